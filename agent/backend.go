@@ -1,0 +1,127 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Backend is what the connect handlers (server.go) drive. The local
+// overlayfs+runc backend implements it (package agent/local); unit tests of
+// the handlers use a fake. Errors use the sentinel values below so that the
+// handlers can map them to connect codes.
+type Backend interface {
+	// CreateSandbox starts a sandbox from a template (by name or id) or
+	// from a committed layer (spec.Layer).
+	CreateSandbox(ctx context.Context, spec SandboxSpec) (SandboxInfo, error)
+	// DestroySandbox is idempotent: an unknown id is not an error.
+	DestroySandbox(ctx context.Context, id string) error
+	ListSandboxes(ctx context.Context) ([]SandboxInfo, error)
+
+	// Exec runs cmd with args as root in the sandbox, writing output to
+	// stdout and stderr as it arrives, and returns the exit code. started
+	// (may be nil) is called with the pid once the process runs. The
+	// timeout (0: none) kills the whole process tree; a timed-out command
+	// returns exit code 124 and ErrTimeout is not returned.
+	Exec(ctx context.Context, id string, req ExecSpec, stdout, stderr io.Writer, started func(pid int)) (exitCode int, err error)
+
+	WriteFile(ctx context.Context, id, path string, content []byte) error
+	ReadFile(ctx context.Context, id, path string) ([]byte, error)
+
+	// CreateSnapshot and FlattenRootfs end the sandbox and store the result
+	// as a template under ref.
+	CreateSnapshot(ctx context.Context, id string, ref TemplateRef) (sizeBytes int64, err error)
+	FlattenRootfs(ctx context.Context, id string, ref TemplateRef) (sizeBytes int64, err error)
+	DeleteSnapshot(ctx context.Context, ref TemplateRef) error
+
+	// CommitLayer turns the sandbox's changes since its last commit into a
+	// layer in O(1) and keeps the sandbox running on top of it.
+	CommitLayer(ctx context.Context, id string) (LayerInfo, error)
+	// Layer, Template report content digest and size.
+	Layer(ctx context.Context, layerID string) (LayerInfo, error)
+	Template(ctx context.Context, ref TemplateRef) (TemplateInfo, error)
+	ListLayers(ctx context.Context) ([]LayerInfo, error)
+	ListTemplates(ctx context.Context) ([]TemplateInfo, error)
+	// DeleteLayer fails with ErrInUse while a sandbox or another layer
+	// depends on it.
+	DeleteLayer(ctx context.Context, layerID string) error
+	// ExportLayer writes the layer (its own diff, as a tar stream) to w;
+	// ImportLayer reads one written by ExportLayer on top of parent ("" for
+	// a base) and verifies it against digest.
+	ExportLayer(ctx context.Context, layerID string, w io.Writer) error
+	ImportLayer(ctx context.Context, parent, digest string, r io.Reader) (LayerInfo, error)
+
+	// Close destroys every sandbox (graceful shutdown).
+	Close(ctx context.Context) error
+}
+
+// SandboxSpec describes a sandbox to create.
+type SandboxSpec struct {
+	ID          string // "" lets the backend choose
+	Template    string // template name ("minimal" when empty and no TemplateID/Layer)
+	TemplateID  string
+	TeamID      string
+	Layer       string // create from this committed layer instead
+	VCPUs       int
+	MemoryMB    int
+	DiskSizeMB  int
+	Timeout     time.Duration
+	DefaultUser string
+	DefaultEnv  map[string]string
+}
+
+// SandboxInfo describes a running sandbox.
+type SandboxInfo struct {
+	ID       string
+	Status   string // "running"
+	HostIP   string
+	Template string
+	Layer    string // the layer the sandbox's changes sit on
+	Created  time.Time
+	Metadata map[string]string
+}
+
+// ExecSpec is a command to run.
+type ExecSpec struct {
+	Cmd     string
+	Args    []string
+	Timeout time.Duration
+}
+
+// TemplateRef names a template: by Name, or by TeamID/TemplateID.
+type TemplateRef struct {
+	Name       string
+	TeamID     string
+	TemplateID string
+}
+
+// LayerInfo describes a committed layer.
+type LayerInfo struct {
+	ID        string
+	Parent    string // "" for a layer directly on a template
+	Template  string // the base template id at the bottom of the chain
+	Digest    string // sha256 of the layer's content (go-digest form)
+	SizeBytes int64
+	Depth     int // 1 for the first layer on a template
+	Created   time.Time
+}
+
+// TemplateInfo describes a base or stored template.
+type TemplateInfo struct {
+	ID        string
+	Name      string
+	Type      string // "base" or "snapshot"
+	Digest    string
+	SizeBytes int64
+	Created   time.Time
+}
+
+// Sentinel errors the handlers map to connect codes.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrInUse         = errors.New("in use")
+	ErrInvalid       = errors.New("invalid argument")
+	ErrPathEscape    = errors.New("path escapes the sandbox root")
+	ErrUnimplemented = errors.New("not supported by this backend")
+)
