@@ -1,6 +1,10 @@
 package lang
 
-import "time"
+import (
+	"time"
+
+	"mvdan.cc/sh/v3/syntax"
+)
 
 // File is a parsed Wrennfile. It is always returned, even with errors: it
 // holds every instruction that could be lowered, so editors and the linter
@@ -128,6 +132,11 @@ type Shell struct {
 	// so positions found inside the joined text can be reported exactly.
 	// Map has len(Text)+1 entries.
 	Map []int
+
+	// tree is Text parsed as shell by the parser (nil when it does not
+	// parse); bash is true when only the bash dialect accepts it.
+	tree *syntax.File
+	bash bool
 }
 
 // SourceOffset returns the source byte offset of Text[i].

@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"proto":    {},
 	"executor": {"compiler", "cache", "lang", "proto"},
 	"service":  {"executor", "compiler", "cache", "lang", "proto"},
+	"lsp":      {"lang", "compiler", "cache"},
 	"cmd":      {"*"},
 	"internal": {"*"},
 	"bench":    {"*"},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -62,9 +63,18 @@ Common tasks:
   wrenn compile --plan Wrennfile     show the steps and their layer keys
   wrenn build -f Wrennfile -t app    build a template, reusing cached layers
   wrenn cache ls                     see what the layer cache holds
+  wrenn completion bash              shell completion (see its --help)
+
+Every command explains its flags, formats and exit codes with
+'wrenn help COMMAND'.
 
 Exit codes: 0 success, 1 errors found or build failed, 2 usage error,
 130 interrupted.`,
+		Example: `  # check a Wrennfile, as an editor or CI would
+  wrenn compile --strict Wrennfile
+
+  # the same, machine-readable
+  wrenn compile --format json Wrennfile`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -105,10 +115,12 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "wrenn: interrupted")
 		return ExitCanceled
 	}
-	fmt.Fprintf(stderr, "wrenn: %v\n", err)
+	msg := strings.TrimRight(err.Error(), "\n")
 	// cobra reports unknown commands and bad args as plain errors.
 	if isUsage(err) {
+		fmt.Fprintf(stderr, "wrenn: %s\nRun 'wrenn --help' for usage.\n", msg)
 		return ExitUsage
 	}
+	fmt.Fprintf(stderr, "wrenn: %s\n", msg)
 	return ExitFailure
 }

@@ -1,0 +1,107 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+
+	"connectrpc.com/connect"
+
+	agentpb "wrenn.dev/wrenn/proto/wrenn/agent/v1"
+)
+
+// ExportLayer sends the layer's description, then its tar stream in chunks
+// of at most maxChunkBytes (small backend writes are coalesced).
+func (s *layerServer) ExportLayer(ctx context.Context, req *connect.Request[agentpb.ExportLayerRequest], stream *connect.ServerStream[agentpb.ExportLayerResponse]) error {
+	if err := checkID("layer_id", req.Msg.LayerId); err != nil {
+		return err
+	}
+	l, err := s.b.Layer(ctx, req.Msg.LayerId)
+	if err != nil {
+		return connectError(err)
+	}
+	if err := stream.Send(&agentpb.ExportLayerResponse{Msg: &agentpb.ExportLayerResponse_Header{Header: layerMsg(l)}}); err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(chunkSender{stream}, maxChunkBytes)
+	if err := s.b.ExportLayer(ctx, req.Msg.LayerId, w); err != nil {
+		return connectError(err)
+	}
+	return w.Flush()
+}
+
+type chunkSender struct {
+	stream *connect.ServerStream[agentpb.ExportLayerResponse]
+}
+
+func (c chunkSender) Write(p []byte) (int, error) {
+	for rest := p; len(rest) > 0; {
+		n := min(len(rest), maxChunkBytes)
+		if err := c.stream.Send(&agentpb.ExportLayerResponse{Msg: &agentpb.ExportLayerResponse_Chunk{Chunk: rest[:n]}}); err != nil {
+			return len(p) - len(rest), err
+		}
+		rest = rest[n:]
+	}
+	return len(p), nil
+}
+
+// ImportLayer reads the header, then feeds the chunks to the backend through
+// a pipe as they arrive, so a layer never has to fit in memory.
+func (s *layerServer) ImportLayer(ctx context.Context, stream *connect.ClientStream[agentpb.ImportLayerRequest]) (*connect.Response[agentpb.ImportLayerResponse], error) {
+	if !stream.Receive() {
+		if err := stream.Err(); err != nil {
+			return nil, err
+		}
+		return nil, invalid("empty stream: the first message must be a header")
+	}
+	hdr := stream.Msg().GetHeader()
+	if hdr == nil {
+		return nil, invalid("the first message must be a header")
+	}
+	if hdr.Parent != "" {
+		if err := checkID("parent", hdr.Parent); err != nil {
+			return nil, err
+		}
+	}
+	if hdr.Digest == "" {
+		return nil, invalid("header.digest is required")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	type result struct {
+		layer LayerInfo
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		l, err := s.b.ImportLayer(ctx, hdr.Parent, hdr.Digest, pr)
+		pr.CloseWithError(errors.New("the backend stopped reading"))
+		done <- result{l, err}
+	}()
+	feedErr := func() error {
+		for stream.Receive() {
+			chunk := stream.Msg().GetChunk()
+			if stream.Msg().GetHeader() != nil {
+				return invalid("a second header after the first")
+			}
+			if _, err := pw.Write(chunk); err != nil {
+				return nil // the backend is done; its result says why
+			}
+		}
+		return stream.Err()
+	}()
+	if feedErr != nil {
+		pw.CloseWithError(feedErr)
+		cancel()
+		<-done
+		return nil, feedErr
+	}
+	pw.Close()
+	res := <-done
+	if res.err != nil {
+		return nil, connectError(res.err)
+	}
+	return connect.NewResponse(&agentpb.ImportLayerResponse{Layer: layerMsg(res.layer)}), nil
+}

@@ -1,0 +1,180 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"wrenn.dev/wrenn/agent"
+)
+
+// Run: go test ./agent/local -run '^$' -bench . -benchtime 20x
+
+// chainOf commits n layers of one small file each and returns the top.
+func chainOf(b *testing.B, be *Backend, n int) string {
+	b.Helper()
+	ctx := context.Background()
+	id := newSandbox(b, be, agent.SandboxSpec{})
+	defer be.DestroySandbox(ctx, id)
+	top := ""
+	for i := 0; i < n; i++ {
+		if err := be.WriteFile(ctx, id, fmt.Sprintf("/l/%d", i), []byte("x")); err != nil {
+			b.Fatal(err)
+		}
+		l, err := be.CommitLayer(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		top = l.ID
+	}
+	return top
+}
+
+// BenchmarkCreateFromChain: mount + container start of a sandbox on a
+// chain of 1, 10 and 100 layers (destroy not timed).
+func BenchmarkCreateFromChain(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("layers=%d", n), func(b *testing.B) {
+			be := newTestBackend(b)
+			top := chainOf(b, be, n)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				info, err := be.CreateSandbox(ctx, agent.SandboxSpec{Layer: top})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := be.DestroySandbox(ctx, info.ID); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkExecTrue: one Exec of true in a running sandbox, through the
+// backend (runc exec, pid file, output pipes).
+func BenchmarkExecTrue(b *testing.B) {
+	be := newTestBackend(b)
+	id := newSandbox(b, be, agent.SandboxSpec{})
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		code, err := be.Exec(ctx, id, agent.ExecSpec{Cmd: "true"}, nil, nil, nil)
+		if err != nil || code != 0 {
+			b.Fatal(code, err)
+		}
+	}
+}
+
+// BenchmarkRuncByHand is the baseline for BenchmarkExecTrue: `runc exec
+// CTR true` in the same running container, and a one-shot `runc run` of
+// true on the base rootfs (a fresh container each time, no overlay).
+func BenchmarkRuncByHand(b *testing.B) {
+	be := newTestBackend(b)
+	id := newSandbox(b, be, agent.SandboxSpec{})
+	sb, _ := be.get(id)
+	b.Run("exec", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if out, err := exec.Command(be.runc, "--root", be.runcRoot(), "exec", sb.ctrID(), "true").CombinedOutput(); err != nil {
+				b.Fatal(err, string(out))
+			}
+		}
+	})
+	b.Run("run", func(b *testing.B) {
+		tmpl, err := be.findTemplate(agent.TemplateRef{Name: "minimal"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bundle := b.TempDir()
+		spec := be.containerSpec(sb)
+		spec.Root = ociRoot{Path: filepath.Join(be.templateDir(tmpl.ID), "rootfs"), Readonly: true}
+		spec.Process.Args = []string{"true"}
+		spec.Mounts = spec.Mounts[:6]
+		spec.Linux.CgroupsPath = ""
+		data, _ := json.Marshal(spec)
+		if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			cmd := exec.Command(be.runc, "--root", be.runcRoot(), "run", "--bundle", bundle, fmt.Sprintf("byhand-%d", i))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatal(err, string(out))
+			}
+		}
+	})
+}
+
+// BenchmarkCommit1MB commits a 1 MB change on a 10 MB and a 1 GB base: the
+// time must not grow with the base (the upper directory is renamed).
+func BenchmarkCommit1MB(b *testing.B) {
+	for _, base := range []struct {
+		name string
+		size int64
+	}{{"base=10MB", 10 << 20}, {"base=1GB", 1 << 30}} {
+		b.Run(base.name, func(b *testing.B) {
+			be := newTestBackend(b)
+			ctx := context.Background()
+			_, err := be.buildBase(ctx, "big", func(rootfs string) error {
+				if err := writeBusyboxRootfs(be.busybox, rootfs); err != nil {
+					return err
+				}
+				return writeSparseFreeFile(filepath.Join(rootfs, "big.bin"), base.size)
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			change := make([]byte, 1<<20)
+			for i := range change {
+				change[i] = byte(i * 7)
+			}
+			id := ""
+			unix.Sync() // the base's own writeback is not the commit's cost
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if i%100 == 0 { // stay far from overlayfs's 500-layer limit
+					b.StopTimer()
+					if id != "" {
+						be.DestroySandbox(ctx, id)
+					}
+					id = newSandbox(b, be, agent.SandboxSpec{Template: "big"})
+					b.StartTimer()
+				}
+				if err := be.WriteFile(ctx, id, fmt.Sprintf("/change-%d", i), change); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := be.CommitLayer(ctx, id); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// writeSparseFreeFile writes size bytes of real (non-sparse) data.
+func writeSparseFreeFile(path string, size int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	for n := int64(0); n < size; n += int64(len(buf)) {
+		if _, err := f.Write(buf); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}

@@ -1,0 +1,85 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"wrenn.dev/wrenn/agent"
+)
+
+func TestWriteReadFile(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	id := newSandbox(t, b, agent.SandboxSpec{})
+	if err := b.WriteFile(ctx, id, "/tmp/build-files/a/b.txt", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustRun(t, b, id, "cat /tmp/build-files/a/b.txt"); got != "one" {
+		t.Errorf("the sandbox sees %q", got)
+	}
+	if err := b.WriteFile(ctx, id, "tmp/build-files/a/b.txt", []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.ReadFile(ctx, id, "/tmp/build-files/a/b.txt")
+	if err != nil || string(got) != "two" {
+		t.Errorf("read back %q %v, want the overwrite", got, err)
+	}
+	mustRun(t, b, id, "printf made > /root/made; ln -s /root/made /tmp/link")
+	if got, err := b.ReadFile(ctx, id, "/tmp/link"); err != nil || string(got) != "made" {
+		t.Errorf("read through an in-sandbox symlink: %q %v", got, err)
+	}
+	if _, err := b.ReadFile(ctx, id, "/nope"); !errors.Is(err, agent.ErrNotFound) {
+		t.Errorf("missing file: %v, want ErrNotFound", err)
+	}
+	if _, err := b.ReadFile(ctx, id, "/etc"); !errors.Is(err, agent.ErrInvalid) {
+		t.Errorf("directory: %v, want ErrInvalid", err)
+	}
+}
+
+func TestFileEscapesNeverTouchTheHost(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	id := newSandbox(t, b, agent.SandboxSpec{})
+	host := t.TempDir()
+	hostFile := filepath.Join(host, "secret")
+	if err := os.WriteFile(hostFile, []byte("host"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"../../../../" + hostFile, "/../../.." + hostFile, "/tmp/../../x"} {
+		if err := b.WriteFile(ctx, id, p, []byte("evil")); !errors.Is(err, agent.ErrPathEscape) {
+			t.Errorf("write %q: %v, want ErrPathEscape", p, err)
+		}
+		if _, err := b.ReadFile(ctx, id, p); !errors.Is(err, agent.ErrPathEscape) {
+			t.Errorf("read %q: %v, want ErrPathEscape", p, err)
+		}
+	}
+	// symlinks made inside the sandbox that point at the host's paths:
+	// absolute, relative with many .., and a directory link
+	mustRun(t, b, id, "ln -s "+hostFile+" /abs && ln -s ../../../../../../../../.."+hostFile+" /tmp/rel && ln -s "+host+" /dirlink")
+	for _, p := range []string{"/abs", "/tmp/rel", "/dirlink/secret", "/dirlink/new"} {
+		if data, err := b.ReadFile(ctx, id, p); err == nil && string(data) == "host" {
+			t.Errorf("read %q returned the host file", p)
+		}
+	}
+	// dangling links are followed inside the sandbox, as a shell's
+	// "echo > /abs" would: the first write creates the host's path inside
+	// the sandbox, which the directory link then reaches
+	for _, p := range []string{"/abs", "/tmp/rel", "/dirlink/secret", "/dirlink/new"} {
+		if err := b.WriteFile(ctx, id, p, []byte("evil")); err != nil {
+			t.Errorf("write %q: %v", p, err)
+		}
+	}
+	if data, _ := os.ReadFile(hostFile); string(data) != "host" {
+		t.Errorf("host file now holds %q", data)
+	}
+	if ents, _ := os.ReadDir(host); len(ents) != 1 {
+		t.Errorf("host directory gained files: %v", ents)
+	}
+	// the writes landed inside the sandbox, where the links resolve
+	if got := mustRun(t, b, id, "cat "+hostFile+" "+host+"/new"); got != "evilevil" {
+		t.Errorf("inside the sandbox: %q", got)
+	}
+}

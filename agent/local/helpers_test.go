@@ -1,0 +1,96 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"wrenn.dev/wrenn/agent"
+)
+
+// newTestBackend returns a Backend on a fresh root with a busybox base named
+// "minimal", closed (and checked for leaks) at the end of the test.
+func newTestBackend(t testing.TB) *Backend {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("the local backend tests need root (runc, overlayfs, mounts)")
+	}
+	root := filepath.Join(t.TempDir(), "root")
+	b, err := New(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.BootstrapBase(context.Background(), "minimal", FromBusybox, nil); err != nil {
+		b.Close(context.Background())
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(context.Background()); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		assertNoLeaks(t, b)
+	})
+	return b
+}
+
+// assertNoLeaks checks that nothing of b's is mounted, running or in a
+// cgroup.
+func assertNoLeaks(t testing.TB, b *Backend) {
+	t.Helper()
+	mounts, err := mountsUnder(b.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mounts) > 0 {
+		t.Errorf("mounts left under %s: %v", b.root, mounts)
+	}
+	out, err := b.runcCmd("", "list", "-q").Output()
+	if err != nil {
+		t.Fatalf("runc list: %v", err)
+	}
+	if s := strings.TrimSpace(string(out)); s != "" {
+		t.Errorf("runc containers left: %s", s)
+	}
+	for _, d := range b.cgroupDirs() {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if e.IsDir() {
+				t.Errorf("cgroup left: %s", filepath.Join(d, e.Name()))
+			}
+		}
+	}
+}
+
+func newSandbox(t testing.TB, b *Backend, spec agent.SandboxSpec) string {
+	t.Helper()
+	info, err := b.CreateSandbox(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.ID
+}
+
+// run execs a shell line and returns stdout, stderr and the exit code.
+func run(t testing.TB, b *Backend, id, line string, timeout time.Duration) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code, err := b.Exec(context.Background(), id, agent.ExecSpec{Cmd: "/bin/sh", Args: []string{"-c", line}, Timeout: timeout}, &out, &errb, nil)
+	if err != nil {
+		t.Fatalf("exec %q: %v", line, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// mustRun execs a shell line that must succeed and returns its stdout.
+func mustRun(t testing.TB, b *Backend, id, line string) string {
+	t.Helper()
+	out, errs, code := run(t, b, id, line, time.Minute)
+	if code != 0 {
+		t.Fatalf("%q: exit %d\nstdout: %s\nstderr: %s", line, code, out, errs)
+	}
+	return out
+}

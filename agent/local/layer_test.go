@@ -1,0 +1,192 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"wrenn.dev/wrenn/agent"
+)
+
+func TestCommitAndCreateFromLayer(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	base, err := b.Template(ctx, agent.TemplateRef{Name: "minimal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := newSandbox(t, b, agent.SandboxSpec{})
+	mustRun(t, b, id, "echo one > /one; mkdir -p /tmp/stage && echo staged > /tmp/stage/f")
+	l1, err := b.CommitLayer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l1.Depth != 1 || l1.Parent != "" || l1.Template != base.ID || !strings.HasPrefix(l1.Digest, "sha256:") || l1.SizeBytes <= 0 {
+		t.Errorf("first layer: %+v", l1)
+	}
+	// the sandbox goes on, on top of the layer
+	if got := mustRun(t, b, id, "cat /one /tmp/stage/f; echo two > /two"); got != "one\nstaged\n" {
+		t.Errorf("after commit: %q", got)
+	}
+	l2, err := b.CommitLayer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2.Depth != 2 || l2.Parent != l1.ID || l2.Template != base.ID {
+		t.Errorf("second layer: %+v", l2)
+	}
+	// an empty commit is a layer too, with the digest of nothing
+	l3, err := b.CommitLayer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l3.Digest == l2.Digest || l3.Depth != 3 {
+		t.Errorf("empty layer: %+v", l3)
+	}
+	got, err := b.Layer(ctx, l2.ID)
+	if err != nil || got.Digest != l2.Digest || got.SizeBytes != l2.SizeBytes {
+		t.Errorf("Layer(%s) = %+v, %v", l2.ID, got, err)
+	}
+
+	from1 := newSandbox(t, b, agent.SandboxSpec{Layer: l1.ID})
+	if got := mustRun(t, b, from1, "cat /one; test -e /two || echo no-two"); got != "one\nno-two\n" {
+		t.Errorf("from the first layer: %q", got)
+	}
+	from2 := newSandbox(t, b, agent.SandboxSpec{Layer: l2.ID})
+	if got := mustRun(t, b, from2, "cat /one /two"); got != "one\ntwo\n" {
+		t.Errorf("from the second layer: %q", got)
+	}
+
+	if err := b.DeleteLayer(ctx, l1.ID); !errors.Is(err, agent.ErrInUse) {
+		t.Errorf("delete a layer others sit on: %v, want ErrInUse", err)
+	}
+	if err := b.DeleteLayer(ctx, l3.ID); !errors.Is(err, agent.ErrInUse) {
+		t.Errorf("delete the layer a sandbox runs on: %v, want ErrInUse", err)
+	}
+	if err := b.DestroySandbox(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteLayer(ctx, l3.ID); err != nil {
+		t.Errorf("delete an unused layer: %v", err)
+	}
+	if _, err := b.Layer(ctx, l3.ID); !errors.Is(err, agent.ErrNotFound) {
+		t.Errorf("deleted layer: %v", err)
+	}
+	if _, err := b.CreateSandbox(ctx, agent.SandboxSpec{Layer: "lay-nope"}); !errors.Is(err, agent.ErrNotFound) {
+		t.Errorf("unknown layer: %v", err)
+	}
+	all, _ := b.ListLayers(ctx)
+	if len(all) != 2 {
+		t.Errorf("ListLayers: %d layers, want 2", len(all))
+	}
+}
+
+// whiteoutScript deletes a base file and replaces a base directory, which
+// overlay records as a whiteout and an opaque directory.
+const whiteoutScript = "rm /etc/os-release && rm -rf /usr/sbin && mkdir /usr/sbin && echo only > /usr/sbin/only"
+
+const whiteoutCheck = "test -e /etc/os-release && echo os-release-back; ls /usr/sbin"
+
+func TestWhiteoutsSurviveCommitExportImportAndFlatten(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	id := newSandbox(t, b, agent.SandboxSpec{})
+	mustRun(t, b, id, whiteoutScript)
+	l, err := b.CommitLayer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustRun(t, b, id, whiteoutCheck); got != "only\n" {
+		t.Errorf("after commit: %q", got)
+	}
+	from := newSandbox(t, b, agent.SandboxSpec{Layer: l.ID})
+	if got := mustRun(t, b, from, whiteoutCheck); got != "only\n" {
+		t.Errorf("from the layer: %q", got)
+	}
+
+	var tarball bytes.Buffer
+	if err := b.ExportLayer(ctx, l.ID, &tarball); err != nil {
+		t.Fatal(err)
+	}
+	names := tarNames(t, tarball.Bytes())
+	for _, want := range []string{"etc/.wh.os-release", "usr/sbin/.wh..wh..opq", "usr/sbin/only"} {
+		if !names[want] {
+			t.Errorf("export lacks %s: %v", want, names)
+		}
+	}
+	imported, err := b.ImportLayer(ctx, "minimal", l.Digest, bytes.NewReader(tarball.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imported.Digest != l.Digest || imported.ID == l.ID || imported.Depth != 1 {
+		t.Errorf("imported %+v, exported %+v", imported, l)
+	}
+	fromImport := newSandbox(t, b, agent.SandboxSpec{Layer: imported.ID})
+	if got := mustRun(t, b, fromImport, whiteoutCheck); got != "only\n" {
+		t.Errorf("from the imported layer: %q", got)
+	}
+	if _, err := b.ImportLayer(ctx, "minimal", "sha256:"+strings.Repeat("0", 64), bytes.NewReader(tarball.Bytes())); !errors.Is(err, agent.ErrInvalid) || !strings.Contains(err.Error(), "does not match") {
+		t.Errorf("import with a wrong digest: %v", err)
+	}
+
+	size, err := b.FlattenRootfs(ctx, from, agent.TemplateRef{Name: "flat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := b.Template(ctx, agent.TemplateRef{Name: "flat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := b.templateDir(tmpl.ID) + "/rootfs.ext4"
+	if ls := debugfs(t, img, "ls /usr/sbin"); !strings.Contains(ls, "only") || strings.Contains(ls, "chroot") {
+		t.Errorf("ext4 /usr/sbin: %s", ls)
+	}
+	if st := debugfs(t, img, "stat /etc/os-release"); !strings.Contains(st, "File not found") {
+		t.Errorf("ext4 still has /etc/os-release: %s", st)
+	}
+	if size <= 0 {
+		t.Errorf("flatten size %d", size)
+	}
+}
+
+func debugfs(t testing.TB, img, req string) string {
+	t.Helper()
+	out, err := exec.Command("debugfs", "-R", req, img).CombinedOutput()
+	if err != nil {
+		t.Fatalf("debugfs -R %q: %v: %s", req, err, out)
+	}
+	return string(out)
+}
+
+func TestLongChainMounts(t *testing.T) {
+	for _, fsconfig := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fsconfig=%v", fsconfig), func(t *testing.T) {
+			b := newTestBackend(t)
+			b.forceFsconfig = fsconfig
+			ctx := context.Background()
+			id := newSandbox(t, b, agent.SandboxSpec{})
+			var top agent.LayerInfo
+			for i := 1; i <= 100; i++ {
+				if err := b.WriteFile(ctx, id, fmt.Sprintf("/layers/%03d", i), []byte(fmt.Sprint(i))); err != nil {
+					t.Fatal(err)
+				}
+				l, err := b.CommitLayer(ctx, id)
+				if err != nil {
+					t.Fatalf("commit %d: %v", i, err)
+				}
+				top = l
+			}
+			if top.Depth != 100 {
+				t.Errorf("depth %d", top.Depth)
+			}
+			from := newSandbox(t, b, agent.SandboxSpec{Layer: top.ID})
+			if got := mustRun(t, b, from, "ls /layers | wc -l; cat /layers/001 /layers/100"); got != "100\n1100" {
+				t.Errorf("from the 100th layer: %q", got)
+			}
+		})
+	}
+}

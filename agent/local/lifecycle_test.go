@@ -1,0 +1,215 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"wrenn.dev/wrenn/agent"
+)
+
+func TestDestroyIsIdempotentAndLeavesNothing(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	id := newSandbox(t, b, agent.SandboxSpec{ID: "sb-destroy", MemoryMB: 128})
+	if _, _, code := run(t, b, id, "nohup sleep 1000 >/dev/null 2>&1 &", 5*time.Second); code != 0 {
+		t.Fatal("start")
+	}
+	sb, _ := b.get(id)
+	pid := b.containerPid(sb.ctrID())
+	if pid == 0 {
+		t.Fatal("no container")
+	}
+	list, _ := b.ListSandboxes(ctx)
+	if len(list) != 1 || list[0].ID != "sb-destroy" || list[0].Status != "running" {
+		t.Errorf("ListSandboxes: %+v", list)
+	}
+	for i := 0; i < 2; i++ {
+		if err := b.DestroySandbox(ctx, id); err != nil {
+			t.Fatalf("destroy #%d: %v", i+1, err)
+		}
+	}
+	if err := b.DestroySandbox(ctx, "never-existed"); err != nil {
+		t.Errorf("destroy an unknown id: %v", err)
+	}
+	assertNoLeaks(t, b)
+	if _, err := os.Stat(sb.dir); !os.IsNotExist(err) {
+		t.Errorf("sandbox directory left: %v", err)
+	}
+	if err := waitGone(pid); err != nil {
+		t.Error(err)
+	}
+	if list, _ := b.ListSandboxes(ctx); len(list) != 0 {
+		t.Errorf("ListSandboxes after destroy: %+v", list)
+	}
+}
+
+// waitGone waits briefly for a host pid to end. A zombie counts as ended:
+// a container's init is reparented to the host's init, whose reaping is
+// not ours to wait for (on some VMs it never comes).
+func waitGone(pid int) error {
+	for i := 0; i < 100; i++ {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if os.IsNotExist(err) || strings.Contains(string(st), "State:\tZ") {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("process %d still runs", pid)
+}
+
+func TestNewCleansUpAfterACrash(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	b, err := New(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := b.BootstrapBase(ctx, "minimal", FromBusybox, nil); err != nil {
+		t.Fatal(err)
+	}
+	keep := newSandbox(t, b, agent.SandboxSpec{})
+	mustRun(t, b, keep, "echo kept > /kept")
+	layer, err := b.CommitLayer(ctx, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := newSandbox(t, b, agent.SandboxSpec{Layer: layer.ID})
+	mustRun(t, b, id, "nohup sleep 1000 >/dev/null 2>&1 &")
+	sb, _ := b.get(id)
+	pid := b.containerPid(sb.ctrID())
+	// half-written things a crash leaves: a layer in tmp/, a layer
+	// directory without metadata
+	for _, d := range []string{filepath.Join(b.tmpDir(), "lay-half", "diff"), filepath.Join(b.layersDir(), "lay-nometa", "diff")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// crash: the process would die and the kernel drop its flock; the
+	// mounts, containers and cgroups stay
+	b.lock.Close()
+
+	b2, err := New(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close(ctx)
+	assertNoLeaks(t, b2)
+	if err := waitGone(pid); err != nil {
+		t.Error(err)
+	}
+	for _, dir := range []string{b2.sandboxesDir(), b2.tmpDir()} {
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("%s not emptied: %v", dir, ents)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(b2.layersDir(), "lay-nometa")); !os.IsNotExist(err) {
+		t.Errorf("incomplete layer directory kept: %v", err)
+	}
+	// complete layers survive and work
+	from := newSandbox(t, b2, agent.SandboxSpec{Layer: layer.ID})
+	if got := mustRun(t, b2, from, "cat /kept"); got != "kept\n" {
+		t.Errorf("layer after recovery: %q", got)
+	}
+}
+
+func TestRootIsLocked(t *testing.T) {
+	b := newTestBackend(t)
+	_, err := New(Options{Root: b.Root()})
+	want := fmt.Sprintf("local backend: root %s is in use by another wrenn agent (pid %d); stop it or use another root", b.Root(), os.Getpid())
+	if err == nil || err.Error() != want {
+		t.Errorf("second New: %v\nwant: %s", err, want)
+	}
+}
+
+func TestCgroupLimits(t *testing.T) {
+	b := newTestBackend(t)
+	id := newSandbox(t, b, agent.SandboxSpec{MemoryMB: 256, VCPUs: 2})
+	sb, _ := b.get(id)
+	pid := b.containerPid(sb.ctrID())
+	mem := readCgroupFile(t, pid, "memory", "memory.max", "memory.limit_in_bytes")
+	if mem != strconv.Itoa(256<<20) {
+		t.Errorf("memory limit %q, want %d", mem, 256<<20)
+	}
+	if cpu := readCgroupFile(t, pid, "cpu", "cpu.max", "cpu.cfs_quota_us"); cpu != "200000" && cpu != "200000 100000" {
+		t.Errorf("cpu quota %q, want 2 CPUs", cpu)
+	}
+	// the limit holds inside: allocating past it gets the process killed
+	_, _, code := run(t, b, id, "head -c 400m /dev/zero | tail -c 1 >/dev/null; dd if=/dev/zero bs=1M count=400 2>/dev/null | sort >/dev/null", time.Minute)
+	if code == 0 {
+		t.Errorf("a 400 MB sort under a 256 MB limit succeeded")
+	}
+}
+
+// readCgroupFile reads a limit of pid's cgroup: the v2 file if the
+// controller is on the unified hierarchy, else the v1 one.
+func readCgroupFile(t *testing.T, pid int, controller, v2, v1 string) string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			if c == controller {
+				for _, mp := range cgroupMounts() {
+					if b, err := os.ReadFile(filepath.Join(mp, parts[2], v1)); err == nil && strings.HasSuffix(mp, controller) {
+						return strings.TrimSpace(string(b))
+					}
+				}
+			}
+		}
+	}
+	for _, mp := range cgroupMounts() {
+		for _, line := range strings.Split(string(data), "\n") {
+			if rest, ok := strings.CutPrefix(line, "0::"); ok {
+				if b, err := os.ReadFile(filepath.Join(mp, rest, v2)); err == nil {
+					return strings.TrimSpace(string(b))
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s controller for pid %d: %s", controller, pid, data)
+	return ""
+}
+
+func TestDestroyDuringExecEndsIt(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	id := newSandbox(t, b, agent.SandboxSpec{})
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 3)
+	for i := 0; i < 3; i++ {
+		go func() {
+			code, err := b.Exec(ctx, id, agent.ExecSpec{Cmd: "sleep", Args: []string{"300"}}, nil, nil, nil)
+			done <- result{code, err}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := b.DestroySandbox(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		select {
+		case r := <-done:
+			if r.err == nil && r.code == 0 {
+				t.Errorf("exec survived the destroy: %+v", r)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("exec still running after destroy")
+		}
+	}
+	assertNoLeaks(t, b)
+}

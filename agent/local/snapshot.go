@@ -1,0 +1,115 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"wrenn.dev/wrenn/agent"
+)
+
+// checkRef validates the name a result is stored under.
+func checkRef(ref agent.TemplateRef) error {
+	if ref.Name == "" && ref.TemplateID == "" {
+		return fmt.Errorf("a template name or template_id is required: %w", errInvalid)
+	}
+	for _, s := range []string{ref.Name, ref.TeamID, ref.TemplateID} {
+		if s != "" && !validID(s) {
+			return fmt.Errorf("template reference %q: use letters, digits and - _ . : : %w", s, errInvalid)
+		}
+	}
+	return nil
+}
+
+// endSandbox takes the sandbox exclusively for a snapshot or flatten;
+// finishSandbox then removes it, whether the result was stored or not.
+func (b *Backend) endSandbox(id string) (*sandbox, error) {
+	return b.exclusive(id)
+}
+
+// finishSandbox removes the sandbox after a snapshot or flatten.
+func (b *Backend) finishSandbox(sb *sandbox) {
+	b.mu.Lock()
+	if b.sandboxes[sb.id] == sb {
+		delete(b.sandboxes, sb.id)
+	}
+	b.mu.Unlock()
+	if sb.timer != nil {
+		sb.timer.Stop()
+	}
+	_ = b.teardown(sb)
+	sb.mu.Unlock()
+	b.storeMu.Lock()
+	b.gcTemplatesLocked()
+	b.storeMu.Unlock()
+}
+
+// CreateSnapshot stores the sandbox as a template: its upper directory
+// becomes the template's own diff (a rename) on top of the sandbox's chain,
+// and the START commands it ran are recorded to be run again in sandboxes
+// created from it (this backend keeps no memory state). Ends the sandbox.
+func (b *Backend) CreateSnapshot(ctx context.Context, id string, ref agent.TemplateRef) (int64, error) {
+	if err := checkRef(ref); err != nil {
+		return 0, err
+	}
+	sb, err := b.endSandbox(id)
+	if err != nil {
+		return 0, err
+	}
+	defer b.finishSandbox(sb)
+	if err := b.detach(sb); err != nil {
+		return 0, err
+	}
+	t := &templateMeta{
+		ID: newTemplateID(), Name: ref.Name, TeamID: ref.TeamID, RefTemplateID: ref.TemplateID,
+		Type: "snapshot", Created: time.Now().UTC(),
+		ParentLayer: sb.on.layer, ParentTemplate: sb.on.template,
+	}
+	sb.startMu.Lock()
+	t.Start = append([]startSpec(nil), sb.starts...)
+	sb.startMu.Unlock()
+	tmp := filepath.Join(b.tmpDir(), t.ID)
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(sb.upper(), filepath.Join(tmp, "rootfs")); err != nil {
+		os.RemoveAll(tmp)
+		return 0, err
+	}
+	st, err := digestTree(filepath.Join(tmp, "rootfs"))
+	if err != nil {
+		os.RemoveAll(tmp)
+		return 0, err
+	}
+	parent, err := b.chainDigest(sb.chain)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return 0, err
+	}
+	t.Digest = combineDigests("snapshot", parent, st.Digest)
+	t.Size = st.Size
+	for _, e := range sb.chain {
+		t.Size += b.entrySize(e)
+	}
+	if err := b.storeTemplate(tmp, t); err != nil {
+		os.RemoveAll(tmp)
+		return 0, err
+	}
+	return t.Size, nil
+}
+
+// entrySize is the stored size of one chain directory.
+func (b *Backend) entrySize(e lowerEntry) int64 {
+	if e.kind == "layer" {
+		if m, err := b.readLayer(e.id); err == nil {
+			return m.Size
+		}
+		return 0
+	}
+	if t, err := b.readTemplate(e.id); err == nil && t.Type != "snapshot" {
+		return t.Size
+	}
+	return 0 // a snapshot's size already counts its chain
+}

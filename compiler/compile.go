@@ -1,0 +1,653 @@
+package compiler
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"wrenn.dev/wrenn/lang"
+)
+
+// Diagnostic codes Compile reports.
+const (
+	CodeTargetUnknown     = "target-unknown"
+	CodeBaseUnknown       = "base-unknown"
+	CodeCopyFromUnknown   = "copy-from-unknown"
+	CodeCopyNoContext     = "copy-no-context"
+	CodeCopySourceMissing = "copy-source-missing"
+	CodeCopySourceInvalid = "copy-source-invalid"
+	CodeCopyContextRead   = "copy-context-read"
+	CodeCopyChmodInvalid  = "copy-chmod-invalid"
+	CodeBuildArgUnused    = "build-arg-unused"
+)
+
+// The seed's hidden phases, verbatim.
+var (
+	preBuildLines  = []string{"RUN apt update", "USER " + BuildUser, "WORKDIR /home/" + BuildUser}
+	postBuildLines = []string{"RUN apt clean", "RUN apt autoremove -y", "RUN rm -rf /var/lib/apt/lists/*", "RUN rm -rf /tmp/build-files /tmp/build-files.*"}
+)
+
+// Compile lowers a parsed Wrennfile into a Plan. It always returns a plan
+// (with whatever could be compiled) and the problems found, as
+// diagnostics with ranges: unknown target or stages, missing COPY sources,
+// an unreadable build context. Diagnostics the parser already reported are
+// not repeated.
+//
+// Each stage is a chain of steps starting from its base: a template
+// (identity from Options.ResolveBase) or an earlier stage's last step.
+// Stages that start from a template get the pre-build phase; the target
+// stage ends with the post-build phase; both are left out with
+// skip-pre-post.
+func Compile(f *lang.File, opts Options) (*Plan, lang.Diagnostics) {
+	c := &compiler{
+		file:     f,
+		opts:     opts,
+		plan:     &Plan{File: f.Name},
+		results:  map[int]*stageResult{},
+		usedArgs: map[string]bool{},
+		skip:     opts.SkipPrePost || fileSkipsPrePost(f),
+	}
+	c.run()
+	return c.plan, c.diags.Sort()
+}
+
+// fileSkipsPrePost reads the skip-pre-post directive: through
+// File.SkipPrePost when the lang package provides it, else from the
+// directive list.
+func fileSkipsPrePost(f *lang.File) bool {
+	if s, ok := any(f).(interface{ SkipPrePost() bool }); ok {
+		return s.SkipPrePost()
+	}
+	for _, d := range f.Directives {
+		if strings.EqualFold(d.Key, "skip-pre-post") {
+			switch strings.ToLower(strings.TrimSpace(d.Value)) {
+			case "", "true", "1", "yes", "on":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type compiler struct {
+	file     *lang.File
+	opts     Options
+	plan     *Plan
+	diags    lang.Diagnostics
+	stages   []*lang.Stage
+	results  map[int]*stageResult // by source stage index
+	usedArgs map[string]bool
+	skip     bool
+}
+
+// stageResult is where a compiled stage ended: what later stages start
+// from or copy out of.
+type stageResult struct {
+	planIdx  int
+	end      state
+	lastID   int
+	finalKey digest.Digest
+}
+
+// state is what a step runs in.
+type state struct {
+	user    string
+	workdir string
+	env     map[string]string
+	args    map[string]string
+}
+
+func (s state) clone() state {
+	return state{user: s.user, workdir: s.workdir, env: copyMap(s.env), args: copyMap(s.args)}
+}
+
+func (s state) lookup(name string) (string, bool) {
+	if v, ok := s.env[name]; ok {
+		return v, true
+	}
+	v, ok := s.args[name]
+	return v, ok
+}
+
+// scriptEnv is what a command sees: ARG values, overridden by ENV.
+func (s state) scriptEnv() map[string]string {
+	m := copyMap(s.args)
+	for k, v := range s.env {
+		m[k] = v
+	}
+	return m
+}
+
+func (c *compiler) errorAt(r lang.Range, code, msg, detail string) {
+	c.diags = append(c.diags, lang.Diagnostic{Severity: lang.SeverityError, Code: code, Message: msg, Detail: detail, Range: r})
+}
+
+// fileStart is the range diagnostics without a better place point at.
+func (c *compiler) fileStart() lang.Range {
+	p := lang.Pos{Line: 1, Column: 1}
+	return lang.Range{File: c.file.Name, Start: p, End: p}
+}
+
+func (c *compiler) run() {
+	c.stages = c.file.Stages
+	if len(c.stages) == 0 {
+		c.stages = []*lang.Stage{{Index: 0}}
+	}
+	target := len(c.stages) - 1
+	if c.opts.Target != "" {
+		i, ok := c.stageIndex(c.opts.Target, len(c.stages))
+		if !ok {
+			var names []string
+			for _, s := range c.stages {
+				if s.Name != "" {
+					names = append(names, s.Name)
+				}
+			}
+			detail := "the file has no named stages"
+			if len(names) > 0 {
+				detail = "stages: " + strings.Join(names, ", ")
+			}
+			c.errorAt(c.fileStart(), CodeTargetUnknown, fmt.Sprintf("target stage %q not found", c.opts.Target), detail)
+		} else {
+			target = i
+		}
+	}
+	needed := make([]bool, len(c.stages))
+	c.need(target, needed)
+	for i, s := range c.stages {
+		if needed[i] {
+			c.compileStage(s, i == target)
+		}
+	}
+	c.reportUnusedArgs()
+}
+
+// stageIndex finds a stage by name (case-insensitive, as Docker) or by
+// index among the first limit stages.
+func (c *compiler) stageIndex(ref string, limit int) (int, bool) {
+	for i := 0; i < limit && i < len(c.stages); i++ {
+		if c.stages[i].Name != "" && strings.EqualFold(c.stages[i].Name, ref) {
+			return i, true
+		}
+	}
+	if n, err := strconv.Atoi(ref); err == nil && n >= 0 && n < limit && n < len(c.stages) {
+		return n, true
+	}
+	return 0, false
+}
+
+// need marks stage i and every stage it starts from or copies from.
+func (c *compiler) need(i int, needed []bool) {
+	if needed[i] {
+		return
+	}
+	needed[i] = true
+	s := c.stages[i]
+	if b, ok := c.baseStage(s, i); ok {
+		c.need(b, needed)
+	}
+	for _, in := range s.Instructions {
+		if cp, ok := in.(*lang.CopyInstr); ok && cp.From != "" {
+			if b, ok := c.stageIndex(cp.From, i); ok {
+				c.need(b, needed)
+			}
+		}
+	}
+}
+
+// baseStage reports whether a stage starts from an earlier stage.
+func (c *compiler) baseStage(s *lang.Stage, i int) (int, bool) {
+	if s.Base == "" {
+		return 0, false
+	}
+	for j := 0; j < i; j++ {
+		if c.stages[j].Name != "" && strings.EqualFold(c.stages[j].Name, s.Base) {
+			return j, true
+		}
+	}
+	return 0, false
+}
+
+// chain builds one stage's steps.
+type chain struct {
+	c         *compiler
+	stage     int // plan index
+	st        state
+	parentKey digest.Digest
+	parentID  int
+	// prefix caches statePrefix of the current workdir and script env;
+	// it changes only at ENV, ARG, USER and WORKDIR.
+	prefix      string
+	prefixValid bool
+	// envJSON and argsJSON cache the canonical encodings of the env and
+	// ARG maps for the preimages of successive steps.
+	envJSON, argsJSON []byte
+}
+
+// stateChanged drops what is cached about the current state.
+func (ch *chain) stateChanged() {
+	ch.prefixValid = false
+	ch.envJSON, ch.argsJSON = nil, nil
+}
+
+// scriptPrefix is the `cd … && K='v' … ` prefix of the current state.
+func (ch *chain) scriptPrefix() string {
+	if !ch.prefixValid {
+		ch.prefix = statePrefix(ch.st.workdir, ch.st.scriptEnv())
+		ch.prefixValid = true
+	}
+	return ch.prefix
+}
+
+func (c *compiler) compileStage(s *lang.Stage, isTarget bool) {
+	ps := &Stage{Index: s.Index, Name: s.Name, Base: s.Base, BaseStage: -1, Range: s.Range}
+	planIdx := len(c.plan.Stages)
+	c.plan.Stages = append(c.plan.Stages, ps)
+	ch := &chain{c: c, stage: planIdx}
+
+	if b, ok := c.baseStage(s, s.Index); ok && c.results[b] != nil {
+		r := c.results[b]
+		ps.BaseStage, ps.BaseKey = r.planIdx, r.finalKey
+		ch.st = r.end.clone()
+		ch.st.args = map[string]string{} // ARGs are scoped to their stage
+		ch.parentKey, ch.parentID = r.finalKey, r.lastID
+	} else {
+		template := s.Base
+		if template == "" {
+			template = cmp(c.opts.BaseTemplate, DefaultBaseTemplate)
+		}
+		ps.Base = template
+		id, err := c.opts.baseIdentity(template)
+		if err != nil {
+			r := c.fileStart()
+			if s.From != nil {
+				r = s.From.Base.Range
+			}
+			c.errorAt(r, CodeBaseUnknown, fmt.Sprintf("base template %q: %v", template, err), "")
+		}
+		if id.Unresolved && !slices.Contains(c.plan.Unresolved, template) {
+			c.plan.Unresolved = append(c.plan.Unresolved, template)
+		}
+		env := c.opts.baseEnv(template)
+		pre := &Preimage{Version: PreimageVersion, Kind: "BASE", Base: &id, Env: env}
+		ps.BasePreimage = pre.Encode()
+		ps.BaseKey = digest.FromBytes(ps.BasePreimage)
+		ps.BaseEnv = copyMap(env)
+		ch.st = state{user: "root", env: env, args: map[string]string{}}
+		ch.parentKey = ps.BaseKey
+		if !c.skip {
+			ch.hidden(PhasePreBuild, preBuildLines)
+		}
+	}
+
+	var hc *lang.HealthcheckInstr
+	var starts []*Step
+	for _, in := range s.Instructions {
+		switch x := in.(type) {
+		case *lang.HealthcheckInstr:
+			hc = x
+		case *lang.FromInstr:
+		default:
+			if st := ch.lower(in); st != nil && st.Kind == lang.KindStart {
+				starts = append(starts, st)
+			}
+		}
+	}
+	ps.FinalKey = ch.parentKey
+	c.results[s.Index] = &stageResult{planIdx: planIdx, end: ch.st.clone(), lastID: ch.parentID, finalKey: ch.parentKey}
+	if !isTarget {
+		return
+	}
+	c.result(ch, hc, starts)
+	ch.st.user = "root" // the seed runs post-build as root, env and workdir kept
+	if !c.skip {
+		ch.hidden(PhasePostBuild, postBuildLines)
+	}
+	c.finalKey(ch.parentKey)
+}
+
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// hidden adds the seed's pre- or post-build steps.
+func (ch *chain) hidden(phase Phase, lines []string) {
+	for _, line := range lines {
+		kw, arg, _ := strings.Cut(line, " ")
+		switch lang.Kind(kw) {
+		case lang.KindRun:
+			ch.run(phase, line, lang.Range{}, arg, "", 0, false)
+		case lang.KindUser:
+			ch.user(phase, line, lang.Range{}, arg, false)
+		case lang.KindWorkdir:
+			ch.workdir(phase, line, lang.Range{}, arg, false)
+		}
+	}
+}
+
+func (ch *chain) defaultTimeout(phase Phase) time.Duration {
+	if phase == PhaseRecipe {
+		return ch.c.opts.recipeTimeout()
+	}
+	return ch.c.opts.phaseTimeout()
+}
+
+// add appends a step running in the chain's current state and advances
+// the chain to it. extraKeys/extraIDs are further parents (COPY --from).
+func (ch *chain) add(st *Step, pre *Preimage, extraKeys []digest.Digest, extraIDs []int) *Step {
+	p := ch.c.plan
+	st.ID = len(p.Steps) + 1
+	st.Stage = ch.stage
+	st.User, st.Workdir = ch.st.user, ch.st.workdir
+	// Maps are replaced, never changed, when the state changes, so steps
+	// share them.
+	st.Env, st.Args = ch.st.env, ch.st.args
+	if st.Timeout == 0 {
+		st.Timeout = ch.defaultTimeout(st.Phase)
+	}
+	pre.Version = PreimageVersion
+	pre.Kind = string(st.Kind)
+	pre.Parents = append([]digest.Digest{ch.parentKey}, extraKeys...)
+	pre.User, pre.Workdir = ch.st.user, ch.st.workdir
+	pre.Env, pre.BuildArgs = st.Env, st.Args
+	if ch.envJSON == nil {
+		ch.envJSON = appendStringMap(nil, ch.st.env)
+		ch.argsJSON = appendStringMap(nil, ch.st.args)
+	}
+	st.Preimage = pre.encodeCanonical(ch.envJSON, ch.argsJSON)
+	st.Key = digest.FromBytes(st.Preimage)
+	if ch.parentID > 0 {
+		st.Parents = append(st.Parents, ch.parentID)
+	}
+	for _, id := range extraIDs {
+		if id > 0 && !slices.Contains(st.Parents, id) {
+			st.Parents = append(st.Parents, id)
+		}
+	}
+	if st.Parents == nil {
+		st.Parents = []int{}
+	}
+	p.Steps = append(p.Steps, st)
+	p.Stages[ch.stage].Steps = append(p.Stages[ch.stage].Steps, st.ID)
+	ch.parentKey, ch.parentID = st.Key, st.ID
+	return st
+}
+
+func (ch *chain) run(phase Phase, text string, r lang.Range, cmd, user string, timeout time.Duration, noCache bool) *Step {
+	runAs := ch.st.user
+	args := map[string]string{"cmd": cmd}
+	if user != "" {
+		runAs = user
+		args["user"] = user
+	}
+	st := &Step{Phase: phase, Kind: lang.KindRun, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
+		Timeout: timeout, Cmd: cmd, Script: runWithPrefix(runAs, ch.scriptPrefix(), cmd)}
+	return ch.add(st, &Preimage{Args: args}, nil, nil)
+}
+
+func (ch *chain) user(phase Phase, text string, r lang.Range, name string, noCache bool) *Step {
+	st := &Step{Phase: phase, Kind: lang.KindUser, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
+		Script: UserScript(name), RunAsRoot: true, SetsUser: name}
+	st = ch.add(st, &Preimage{Args: map[string]string{"name": name}}, nil, nil)
+	ch.stateChanged()
+	ch.st.user = name
+	ch.st.env = copyMap(ch.st.env)
+	if name == "root" {
+		ch.st.env["HOME"] = "/root"
+	} else {
+		ch.st.env["HOME"] = "/home/" + name
+	}
+	return st
+}
+
+// resolveDir resolves a WORKDIR against the current one (or /).
+func resolveDir(cur, p string) string {
+	if path.IsAbs(p) {
+		return path.Clean(p)
+	}
+	if cur == "" {
+		cur = "/"
+	}
+	return path.Join(cur, p)
+}
+
+func (ch *chain) workdir(phase Phase, text string, r lang.Range, p string, noCache bool) *Step {
+	dir := resolveDir(ch.st.workdir, p)
+	st := &Step{Phase: phase, Kind: lang.KindWorkdir, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
+		Script: WorkdirScript(dir), RunAsRoot: true, SetsWorkdir: dir}
+	st = ch.add(st, &Preimage{Args: map[string]string{"path": dir}}, nil, nil)
+	ch.stateChanged()
+	ch.st.workdir = dir
+	return st
+}
+
+// lower turns one recipe instruction into a step.
+func (ch *chain) lower(in lang.Instruction) *Step {
+	n := in.Node()
+	text := CanonicalText(in)
+	switch x := in.(type) {
+	case *lang.RunInstr:
+		return ch.run(PhaseRecipe, text, n.Range, x.Cmd.Text, x.User, x.Timeout, n.NoCache)
+	case *lang.StartInstr:
+		st := &Step{Phase: PhaseRecipe, Kind: lang.KindStart, Text: text, Range: n.Range, NoCache: n.NoCache,
+			Timeout: ch.c.opts.startTimeout(), Cmd: x.Cmd.Text,
+			Script: startWithPrefix(ch.st.user, ch.scriptPrefix(), x.Cmd.Text)}
+		return ch.add(st, &Preimage{Args: map[string]string{"cmd": x.Cmd.Text}}, nil, nil)
+	case *lang.EnvInstr:
+		val := Expand(x.Value.Value, ch.st.lookup)
+		st := &Step{Phase: PhaseRecipe, Kind: lang.KindEnv, Text: text, Range: n.Range, NoCache: n.NoCache}
+		st = ch.add(st, &Preimage{Args: map[string]string{"key": x.Key.Value, "value": val}}, nil, nil)
+		ch.stateChanged()
+		ch.st.env = copyMap(ch.st.env)
+		ch.st.env[x.Key.Value] = val
+		return st
+	case *lang.WorkdirInstr:
+		return ch.workdir(PhaseRecipe, text, n.Range, x.Path.Value, n.NoCache)
+	case *lang.UserInstr:
+		return ch.user(PhaseRecipe, text, n.Range, x.Name.Value, n.NoCache)
+	case *lang.ArgInstr:
+		return ch.arg(x, text)
+	case *lang.CopyInstr:
+		return ch.copy(x, text)
+	}
+	return nil
+}
+
+func (ch *chain) arg(x *lang.ArgInstr, text string) *Step {
+	name := x.Name.Value
+	ch.c.usedArgs[name] = true
+	val, set := ch.c.opts.BuildArgs[name]
+	if !set && x.Default != nil {
+		val, set = Expand(x.Default.Value, ch.st.lookup), true
+	}
+	st := &Step{Phase: PhaseRecipe, Kind: lang.KindArg, Text: text, Range: x.Range, NoCache: x.NoCache}
+	st = ch.add(st, &Preimage{Args: map[string]string{"name": name, "value": val, "set": strconv.FormatBool(set)}}, nil, nil)
+	ch.stateChanged()
+	ch.st.args = copyMap(ch.st.args)
+	if set {
+		ch.st.args[name] = val
+	} else {
+		delete(ch.st.args, name)
+	}
+	return st
+}
+
+func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
+	c := ch.c
+	spec := &CopySpec{FromStage: -1, Staging: StagingDir, Chmod: x.Chmod, Chown: chownSpec(x.Chown, ch.st.user)}
+	dest := x.Dest.Value
+	if !path.IsAbs(dest) {
+		base := ch.st.workdir
+		if base == "" {
+			base = "/"
+		}
+		trail := strings.HasSuffix(dest, "/")
+		dest = path.Join(base, dest)
+		if trail && dest != "/" {
+			dest += "/"
+		}
+	}
+	spec.Dest = dest
+	if x.Chmod != "" && !validChmod(x.Chmod) {
+		r := n0(x.Flag("chmod"), x.Range)
+		c.errorAt(r, CodeCopyChmodInvalid, fmt.Sprintf("--chmod=%s is not an octal mode", x.Chmod), "write three or four octal digits, e.g. --chmod=0755")
+	}
+	var ok []string
+	for _, src := range x.Sources {
+		if x.From != "" {
+			// Paths in another stage's filesystem, absolute or not.
+			ok = append(ok, path.Clean("/"+src.Value))
+			continue
+		}
+		s, err := CleanSource(src.Value)
+		if err != nil {
+			c.diags = append(c.diags, lang.Diagnostic{Severity: lang.SeverityError, Code: CodeCopySourceInvalid, Message: err.Error(), Range: x.Range,
+				Related: []lang.Related{{Message: "this source", Range: src.Range}}})
+			continue
+		}
+		ok = append(ok, s)
+	}
+	spec.Sources = ok
+	pre := &Preimage{Sources: ok, Args: map[string]string{"dest": dest, "chown": spec.Chown, "chmod": x.Chmod}}
+	var extraKeys []digest.Digest
+	var extraIDs []int
+	if x.From != "" {
+		fromRange := n0(x.Flag("from"), x.Range)
+		b, found := c.stageIndex(x.From, stageSourceIndex(c, ch.stage))
+		r := c.results[b]
+		if !found || r == nil {
+			c.errorAt(fromRange, CodeCopyFromUnknown, fmt.Sprintf("copy --from=%s: no earlier stage has that name", x.From), "")
+		} else {
+			spec.FromStage = r.planIdx
+			spec.Staging = fmt.Sprintf("%s.stage-%d", StagingDir, r.planIdx)
+			pre.Args["from"] = "stage"
+			extraKeys = []digest.Digest{r.finalKey}
+			extraIDs = []int{r.lastID}
+		}
+	} else if c.opts.Context == nil {
+		c.errorAt(x.Range, CodeCopyNoContext, "copy needs a build context, and none was given", "pass --context DIR or an archive")
+	} else {
+		ctx := c.opts.Context
+		var good []string
+		for i, s := range ok {
+			if _, err := ctx.Select([]string{s}); err != nil {
+				code := CodeCopySourceInvalid
+				var se *SourceError
+				if errors.As(err, &se) && se.Missing {
+					code = CodeCopySourceMissing
+				}
+				// The COPY's range, as for every COPY problem; the source's
+				// own range is related so editors can underline it.
+				c.diags = append(c.diags, lang.Diagnostic{Severity: lang.SeverityError, Code: code, Message: err.Error(), Range: x.Range,
+					Related: []lang.Related{{Message: "this source", Range: sourceRange(x, ok, i)}}})
+				continue
+			}
+			good = append(good, s)
+		}
+		if len(good) > 0 {
+			sel, err := ctx.Select(good)
+			if err == nil {
+				var inputs []InputFile
+				inputs, err = ctx.Inputs(sel)
+				pre.Inputs = inputs
+				spec.Selection = sel
+			}
+			if err != nil {
+				c.errorAt(x.Range, CodeCopyContextRead, "copy: "+err.Error(), "")
+			}
+		}
+	}
+	st := &Step{Phase: PhaseRecipe, Kind: lang.KindCopy, Text: text, Range: x.Range, MakesLayer: true, NoCache: x.NoCache,
+		RunAsRoot: true, Copy: spec}
+	st.Script = spec.Script()
+	return ch.add(st, pre, extraKeys, extraIDs)
+}
+
+// sourceRange finds the range of the i-th cleaned source.
+func sourceRange(x *lang.CopyInstr, cleaned []string, i int) lang.Range {
+	k := 0
+	for _, src := range x.Sources {
+		if _, err := CleanSource(src.Value); err != nil {
+			continue
+		}
+		if k == i {
+			return src.Range
+		}
+		k++
+	}
+	return x.Range
+}
+
+// stageSourceIndex maps a plan stage index back to its source index.
+func stageSourceIndex(c *compiler, planIdx int) int { return c.plan.Stages[planIdx].Index }
+
+func n0(f *lang.Flag, fallback lang.Range) lang.Range {
+	if f != nil {
+		return f.Range
+	}
+	return fallback
+}
+
+// result records the template the target stage makes, in the state after
+// its recipe phase.
+func (c *compiler) result(ch *chain, hc *lang.HealthcheckInstr, starts []*Step) {
+	res := &c.plan.Result
+	res.DefaultUser = ch.st.user
+	res.DefaultWorkdir = ch.st.workdir
+	res.DefaultEnv = FilterRuntimeEnv(ch.st.env)
+	res.Start = []int{}
+	for _, s := range starts {
+		res.Start = append(res.Start, s.ID)
+		res.StartScript = s.Script
+	}
+	res.Final = FinalFlatten
+	if hc != nil {
+		h := &Healthcheck{Cmd: hc.Cmd.Text, Interval: hc.Interval, Timeout: hc.Timeout, StartPeriod: hc.StartPeriod, Retries: hc.Retries, Range: hc.Range}
+		if h.Interval <= 0 {
+			h.Interval = 3 * time.Second
+		}
+		if h.Timeout <= 0 {
+			h.Timeout = 10 * time.Second
+		}
+		h.Script = RunScript(res.DefaultUser, res.DefaultWorkdir, res.DefaultEnv, h.Cmd)
+		res.Healthcheck = h
+		res.Final = FinalSnapshot
+	}
+}
+
+// finalKey identifies the whole outcome: the last step plus what the
+// template keeps beyond its files.
+func (c *compiler) finalKey(last digest.Digest) {
+	res := &c.plan.Result
+	args := map[string]string{"final": string(res.Final), "start": res.StartScript}
+	if res.Healthcheck != nil {
+		args["healthcheck"] = res.Healthcheck.Cmd
+	}
+	pre := &Preimage{Version: PreimageVersion, Kind: "RESULT", Parents: []digest.Digest{last}, Args: args,
+		User: res.DefaultUser, Workdir: res.DefaultWorkdir, Env: res.DefaultEnv}
+	res.Preimage = pre.Encode()
+	res.Key = digest.FromBytes(res.Preimage)
+}
+
+func (c *compiler) reportUnusedArgs() {
+	var unused []string
+	for k := range c.opts.BuildArgs {
+		if !c.usedArgs[k] {
+			unused = append(unused, k)
+		}
+	}
+	sortStrings(unused)
+	for _, k := range unused {
+		c.diags = append(c.diags, lang.Diagnostic{Severity: lang.SeverityWarning, Code: CodeBuildArgUnused,
+			Message: fmt.Sprintf("build arg %q is not declared by an ARG in the stages built", k), Range: c.fileStart()})
+	}
+}

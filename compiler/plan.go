@@ -1,0 +1,196 @@
+package compiler
+
+import (
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"wrenn.dev/wrenn/lang"
+)
+
+// Phase names the part of a build a step belongs to. The names are the
+// seed's build-log phase names.
+type Phase string
+
+const (
+	PhasePreBuild  Phase = "pre-build"
+	PhaseRecipe    Phase = "recipe"
+	PhasePostBuild Phase = "post-build"
+)
+
+// Final says how a build ends: a memory snapshot when a healthcheck is
+// configured (template type "snapshot"), otherwise a flattened rootfs
+// (template type "base"), as the seed does.
+type Final string
+
+const (
+	FinalSnapshot Final = "snapshot"
+	FinalFlatten  Final = "flatten"
+)
+
+// Plan is a compiled Wrennfile: every step the build runs, in execution
+// order, with the state it runs in and its layer key, plus the template the
+// build produces. Steps of independent stages do not depend on each other
+// (see Step.Parents), so an executor may run them in parallel.
+type Plan struct {
+	File string
+	// Stages are the stages the target needs, in source order; the target
+	// is last.
+	Stages []*Stage
+	// Steps in execution order; Steps[i].ID == i+1.
+	Steps []*Step
+	// Result is the template the build produces.
+	Result Result
+	// Unresolved lists base templates whose identity was not known at
+	// compile time (see Options.ResolveBase): keys that depend on them
+	// change once the executor recompiles with the real identity.
+	Unresolved []string
+}
+
+// Stage is one FROM stage of the plan.
+type Stage struct {
+	Index int    // index in the source file
+	Name  string // AS name, "" when none
+	// Base is the template name or, when BaseStage >= 0, the earlier
+	// stage's name.
+	Base      string
+	BaseStage int // plan index into Plan.Stages of the stage this one starts from, -1 for a template
+	// BaseKey is the key of the stage's starting point: the digest of the
+	// base template identity, or the final key of BaseStage.
+	BaseKey      digest.Digest
+	BasePreimage []byte // nil when BaseStage >= 0
+	// BaseEnv is the environment the stage starts from (template stages).
+	BaseEnv map[string]string
+	// Steps are the IDs of the stage's steps, in order.
+	Steps []int
+	// FinalKey is the key of the stage's last step (BaseKey when it has none).
+	FinalKey digest.Digest
+	Range    lang.Range
+}
+
+// Step is one unit of work with its layer key.
+type Step struct {
+	ID    int
+	Stage int // index into Plan.Stages
+	Phase Phase
+	Kind  lang.Kind
+	// Text is the canonical instruction text, e.g. "RUN echo hi": keyword
+	// upper case, flags sorted, continuation lines joined. Display only.
+	Text string
+	// Range is the instruction's source range; zero for the hidden pre- and
+	// post-build steps.
+	Range lang.Range
+	Key   digest.Digest
+	// Preimage is the canonical encoding Key is the digest of (see
+	// DecodePreimage). It is kept so `cache explain` can diff two keys.
+	Preimage []byte
+	// Parents are the IDs of the steps this one depends on: the previous
+	// step of its chain (or the last step of the stage it starts from), and
+	// for COPY --from the last step of the source stage.
+	Parents []int
+	// MakesLayer is false for steps that change no files (ENV, ARG, START):
+	// they change later keys but there is nothing to commit.
+	MakesLayer bool
+	NoCache    bool
+
+	// The state the step runs in, after the steps before it. Env and Args
+	// are shared between steps: read them, never change them.
+	User    string
+	Workdir string            // "" until a WORKDIR: the sandbox default
+	Env     map[string]string // full environment, after ENV expansion
+	Args    map[string]string // ARG values in scope (set ones only)
+	Timeout time.Duration
+
+	// Script is the exact argument the executor passes to `/bin/sh -c`.
+	Script string
+	// Cmd is the command of RUN and START before wrapping.
+	Cmd string
+	// RunAsRoot is true for steps whose Script must run as root
+	// (WORKDIR, USER, COPY): their scripts carry no su wrapping.
+	RunAsRoot bool
+
+	Copy *CopySpec // COPY only
+	// SetsUser and SetsWorkdir are the new values for USER and WORKDIR steps.
+	SetsUser    string
+	SetsWorkdir string
+}
+
+// Short returns the first 12 hex digits of the step key, for tables.
+func (s *Step) Short() string { return ShortKey(s.Key) }
+
+// ShortKey returns the first 12 hex digits of a key.
+func ShortKey(k digest.Digest) string {
+	h := k.Encoded()
+	if len(h) > 12 {
+		h = h[:12]
+	}
+	return h
+}
+
+// TotalSteps is the number of steps the build runs. For a single-stage
+// file this is the seed's rule: recipe steps + 7, or + 0 with
+// skip-pre-post.
+func (p *Plan) TotalSteps() int { return len(p.Steps) }
+
+// Step returns the step with the given ID, or nil.
+func (p *Plan) Step(id int) *Step {
+	if id < 1 || id > len(p.Steps) {
+		return nil
+	}
+	return p.Steps[id-1]
+}
+
+// FinalKey is the key of the whole build's outcome: the last step's key
+// combined with what the template keeps beyond its files (START commands,
+// healthcheck, default user and env, final kind). Two builds with the same
+// FinalKey produce the same template.
+func (p *Plan) FinalKey() digest.Digest { return p.Result.Key }
+
+// Result is what the build leaves behind besides files.
+type Result struct {
+	// DefaultUser and DefaultEnv are the state after the recipe phase of
+	// the target stage, the env without the runtime variables (see
+	// RuntimeEnvVars), as the seed records them.
+	DefaultUser    string
+	DefaultWorkdir string
+	DefaultEnv     map[string]string
+	// Start lists the target stage's START steps (IDs); the last one is
+	// the template's start process.
+	Start []int
+	// StartScript is the last START's script, "" without START.
+	StartScript string
+	Healthcheck *Healthcheck
+	Final       Final
+	// Key and Preimage identify the outcome (see Plan.FinalKey).
+	Key      digest.Digest
+	Preimage []byte
+}
+
+// Healthcheck is the target stage's HEALTHCHECK with defaults applied.
+type Healthcheck struct {
+	Cmd         string
+	Interval    time.Duration
+	Timeout     time.Duration
+	StartPeriod time.Duration
+	Retries     int // 0: unlimited
+	// Script runs Cmd as the default user in the default state, wrapped as
+	// a RUN step would be.
+	Script string
+	Range  lang.Range
+}
+
+// RuntimeEnvVars are the variables the seed leaves out of a template's
+// default env: they are per user or per sandbox and resolved at run time.
+var RuntimeEnvVars = []string{"HOME", "USER", "LOGNAME", "SHELL", "PWD", "OLDPWD", "HOSTNAME", "TERM", "SHLVL", "_", "WRENN_SANDBOX_ID", "WRENN_TEMPLATE_ID"}
+
+// FilterRuntimeEnv returns env without RuntimeEnvVars.
+func FilterRuntimeEnv(env map[string]string) map[string]string {
+	out := make(map[string]string, len(env))
+	for k, v := range env {
+		out[k] = v
+	}
+	for _, k := range RuntimeEnvVars {
+		delete(out, k)
+	}
+	return out
+}

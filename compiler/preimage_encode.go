@@ -1,0 +1,179 @@
+package compiler
+
+import (
+	"sort"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The canonical encoding is written by hand rather than through
+// encoding/json's reflection: it is the hot path of Compile (every step
+// encodes the full env). TestPreimageCanonical and FuzzJSONString check
+// that the bytes are exactly what encoding/json produces for the same
+// value with SetEscapeHTML(false), with every object's members sorted.
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// does without HTML escaping.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendStringMap appends a JSON object with sorted keys.
+func appendStringMap(b []byte, m map[string]string) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// encodeCanonical writes p; env and buildArgs, when non-nil, are the
+// already-encoded objects of p.Env and p.BuildArgs (Compile reuses them
+// between steps whose state did not change).
+func (p *Preimage) encodeCanonical(env, buildArgs []byte) []byte {
+	b := make([]byte, 0, 256+len(env)+len(buildArgs))
+	b = append(b, `{"args":`...)
+	b = appendStringMap(b, p.Args)
+	if p.Base != nil {
+		b = append(b, `,"base":{"digest":`...)
+		b = appendJSONString(b, string(p.Base.Digest))
+		b = append(b, `,"template":`...)
+		b = appendJSONString(b, p.Base.Template)
+		if p.Base.Unresolved {
+			b = append(b, `,"unresolved":true`...)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"build_args":`...)
+	if buildArgs != nil {
+		b = append(b, buildArgs...)
+	} else {
+		b = appendStringMap(b, p.BuildArgs)
+	}
+	b = append(b, `,"env":`...)
+	if env != nil {
+		b = append(b, env...)
+	} else {
+		b = appendStringMap(b, p.Env)
+	}
+	if len(p.Inputs) > 0 {
+		b = append(b, `,"inputs":[`...)
+		for i, f := range p.Inputs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			sep := false
+			if f.Digest != "" {
+				b = append(b, `"digest":`...)
+				b = appendJSONString(b, string(f.Digest))
+				sep = true
+			}
+			if f.Link != "" {
+				if sep {
+					b = append(b, ',')
+				}
+				b = append(b, `"link":`...)
+				b = appendJSONString(b, f.Link)
+				sep = true
+			}
+			if sep {
+				b = append(b, ',')
+			}
+			b = append(b, `"mode":`...)
+			b = strconv.AppendUint(b, uint64(f.Mode), 10)
+			b = append(b, `,"path":`...)
+			b = appendJSONString(b, f.Path)
+			b = append(b, `,"type":`...)
+			b = appendJSONString(b, f.Type)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, p.Kind)
+	b = append(b, `,"parents":[`...)
+	for i, d := range p.Parents {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, string(d))
+	}
+	b = append(b, ']')
+	if len(p.Sources) > 0 {
+		b = append(b, `,"sources":[`...)
+		for i, s := range p.Sources {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, s)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"user":`...)
+	b = appendJSONString(b, p.User)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, int64(p.Version), 10)
+	b = append(b, `,"workdir":`...)
+	b = appendJSONString(b, p.Workdir)
+	return append(b, '}')
+}

@@ -1,0 +1,76 @@
+package compiler
+
+import "testing"
+
+func TestQuote(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", "''"},
+		{"echo hi", "'echo hi'"},
+		{"it's", `'it'\''s'`},
+		{"''", `''\'''\'''`},
+		{`a "b" $c`, `'a "b" $c'`},
+	} {
+		if got := Quote(tc.in); got != tc.want {
+			t.Errorf("Quote(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestRunScript(t *testing.T) {
+	env := map[string]string{"PATH": "/usr/bin:/bin", "A": "x y", "HOME": "/root"}
+	for _, tc := range []struct {
+		name, user, wd, cmd, want string
+	}{
+		{"root no workdir", "root", "", "echo hi", `A='x y' HOME='/root' PATH='/usr/bin:/bin' /bin/sh -c 'echo hi'`},
+		{"root with workdir", "root", "/app", "echo hi", `cd '/app' && A='x y' HOME='/root' PATH='/usr/bin:/bin' /bin/sh -c 'echo hi'`},
+		{"non-root", "wrenn-user", "/w", "echo 'q'",
+			`su 'wrenn-user' -s /bin/sh -c 'cd '\''/w'\'' && A='\''x y'\'' HOME='\''/root'\'' PATH='\''/usr/bin:/bin'\'' /bin/sh -c '\''echo '\''\'\'''\''q'\''\'\'''\'''\'''`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := RunScript(tc.user, tc.wd, env, tc.cmd); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestStartScript(t *testing.T) {
+	env := map[string]string{"B": "2"}
+	if got, want := StartScript("root", "/srv", env, "python -m http.server"),
+		`cd '/srv' && B='2' nohup /bin/sh -c 'python -m http.server' >/dev/null 2>&1 &`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if got, want := StartScript("app", "", nil, "run"),
+		`su 'app' -s /bin/sh -c 'nohup /bin/sh -c '\''run'\'' >/dev/null 2>&1 &'`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	env := map[string]string{"A": "1", "PATH": "/bin", "E": ""}
+	look := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"$A", "1"},
+		{"${A}", "1"},
+		{"x${A}y", "x1y"},
+		{"$Ab", ""}, // the name is Ab, unset
+		{"/opt:$PATH", "/opt:/bin"},
+		{"$$A", "$A"},
+		{"$$$A", "$1"},
+		{"$UNSET-x", "-x"},
+		{"${UNSET}", ""},
+		{"cost $5", "cost $5"},
+		{"${A", "${A"},
+		{"${1x}", "${1x}"},
+		{"end$", "end$"},
+		{"$(echo hi)", "$(echo hi)"},
+		{"`id`", "`id`"},
+		{"'$A' \"$A\"", "'1' \"1\""},
+		{"1 B=2", "1 B=2"},
+	} {
+		if got := Expand(tc.in, look); got != tc.want {
+			t.Errorf("Expand(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,1 @@
+c.KernelGatewayApp.ip = '0.0.0.0'

@@ -1,0 +1,2 @@
+#include <stdio.h>
+int greet(void) { return puts("hello") < 0; }

@@ -1,0 +1,49 @@
+package lang
+
+import "sort"
+
+// LineIndex converts byte offsets of one source into positions. Building it
+// costs one pass over the source; each lookup is a binary search, so ranges
+// stay cheap even in files with thousands of lines.
+type LineIndex struct {
+	file  string
+	size  int
+	lines []int // start offset of each line
+}
+
+// NewLineIndex indexes src (lines end at '\n').
+func NewLineIndex(file string, src []byte) *LineIndex {
+	li := &LineIndex{file: file, size: len(src), lines: make([]int, 1, 1+len(src)/32)}
+	for i, c := range src {
+		if c == '\n' {
+			li.lines = append(li.lines, i+1)
+		}
+	}
+	return li
+}
+
+// Pos returns the position of offset, clamped to the source.
+func (li *LineIndex) Pos(offset int) Pos {
+	if offset < 0 {
+		offset = 0
+	}
+	if offset > li.size {
+		offset = li.size
+	}
+	i := sort.Search(len(li.lines), func(i int) bool { return li.lines[i] > offset }) - 1
+	return Pos{Line: i + 1, Column: offset - li.lines[i] + 1, Offset: offset}
+}
+
+// Range returns the half-open range [start, end) in the indexed file.
+func (li *LineIndex) Range(start, end int) Range {
+	if end < start {
+		end = start
+	}
+	return Range{File: li.file, Start: li.Pos(start), End: li.Pos(end)}
+}
+
+// Position returns the position of a byte offset in src: 1-based line and
+// byte column, 0-based offset. For many lookups build a LineIndex instead.
+func Position(src []byte, offset int) Pos {
+	return NewLineIndex("", src).Pos(offset)
+}
