@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// FillForBench writes n chained records (100 chains of n/100 steps, each
+// fillForBench writes n chained records (100 chains of n/100 steps, each
 // with a 600-byte preimage) straight through a Badger write batch, which is
 // much faster than n Puts, and returns their keys in chain order. It is
 // exported to the external benchmarks through export_test.go.

@@ -3,6 +3,7 @@ package lang
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -49,6 +50,22 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("diagnostics not sorted:\n%s", dumpDiags(ds))
 		}
 		grammarAgrees(t, src)
+		// The recipe form of the same text: each line one instruction.
+		rf, rds := ParseRecipe("F", strings.Split(string(src), "\n"))
+		if string(rf.Source) != string(src) {
+			t.Fatal("ParseRecipe must keep the joined lines as its source")
+		}
+		walk(rf, check)
+		for _, d := range rds {
+			check("recipe diagnostic "+d.Code, d.Range)
+		}
+		// The same text as the seed's healthcheck parameter.
+		h, hds := ParseHealthcheck("F", string(src))
+		check("healthcheck", h.Range)
+		check("healthcheck cmd", h.Cmd.Range)
+		for _, d := range hds {
+			check("healthcheck diagnostic "+d.Code, d.Range)
+		}
 		file2, ds2 := Parse("F", src)
 		if dump(file) != dump(file2) || !reflect.DeepEqual(ds, ds2) {
 			t.Fatal("Parse is not deterministic")

@@ -164,6 +164,14 @@ func TestRecipeLinesAreInstructions(t *testing.T) {
 	if got := ins[0].(*RunInstr).Cmd.Text; got != `echo a \` {
 		t.Errorf("backslash must stay literal in a recipe line, got %q", got)
 	}
+	// An element holding a newline stays one instruction, as the seed ran it.
+	f, ds = ParseRecipe("R", []string{"RUN echo a\necho b", "ENV A=1"})
+	if len(ds) > 0 {
+		t.Fatalf("unexpected diagnostics:\n%s", dumpDiags(ds))
+	}
+	if ins := f.Stages[0].Instructions; len(ins) != 2 || ins[0].(*RunInstr).Cmd.Text != "echo a\necho b" || ins[1].Node().Range.Start.Line != 3 {
+		t.Errorf("multi-line element: got %d instructions", len(ins))
+	}
 	// The same text as a Wrennfile continues the line.
 	f, _ = Parse("W", []byte("RUN echo a \\\nRUN echo b\n"))
 	if n := len(f.Stages[0].Instructions); n != 1 {

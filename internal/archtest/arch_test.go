@@ -42,7 +42,7 @@ func TestImportDirection(t *testing.T) {
 	checked := 0
 	for {
 		var p struct {
-			ImportPath                        string
+			ImportPath                         string
 			Imports, TestImports, XTestImports []string
 		}
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
