@@ -112,7 +112,8 @@ var InstructionDocs = map[Kind]Doc{
 		Summary: "Checks that the template's started process is ready before the memory snapshot is taken.",
 		Body: "The command runs as the template's default user, first after one interval, then every interval, until it exits 0. " +
 			"Failures within the start period do not count. With retries > 0 the build fails after that many failures; 0 means unlimited. " +
-			"The word `CMD` before the command is optional. The last HEALTHCHECK of the final stage is used.",
+			"The word `CMD` before the command is optional. The last HEALTHCHECK of the final stage is used. " +
+			"A healthcheck given to the build instead (the seed's parameter) has the same syntax without the keyword.",
 		Flags: []FlagDoc{
 			{Name: "interval", Value: "duration", Default: "3s", Doc: "time between probes; must be positive."},
 			{Name: "timeout", Value: "duration", Default: "10s", Doc: "time one probe may take; must be positive."},

@@ -46,6 +46,13 @@ func TestGolden(t *testing.T) {
 			if f == nil {
 				t.Fatal("archive has no Wrennfile or recipe.json")
 			}
+			for _, af := range ar.Files {
+				switch af.Name {
+				case "Wrennfile", "recipe.json", "tree", "diagnostics":
+				default:
+					t.Errorf("unknown section %q: a golden nobody checks", af.Name)
+				}
+			}
 			got := map[string]string{"tree": dump(f), "diagnostics": dumpDiags(ds)}
 			if *update {
 				var out []txtar.File

@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"bytes"
 	"strings"
 )
 
@@ -48,6 +49,11 @@ func ParseRecipe(name string, lines []string) (*File, Diagnostics) {
 
 func parse(name string, src []byte, lines []physLine, continues bool) (*File, Diagnostics) {
 	p := &parser{file: &File{Name: name, Source: src}, li: NewLineIndex(name, src)}
+	// Editors on some systems write a UTF-8 byte order mark; it is not part
+	// of the first keyword (Docker skips it too).
+	if len(lines) > 0 && bytes.HasPrefix(src[lines[0].start:lines[0].end], []byte("\xef\xbb\xbf")) {
+		lines[0].start += 3
+	}
 	sc := &scanner{src: src, lines: lines, continues: continues, p: p}
 	logicals := sc.scan()
 	g, err := parseLines(logicals)

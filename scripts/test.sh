@@ -12,4 +12,12 @@ if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
 fi
 export WRENN_TEST_REDIS="redis://127.0.0.1:$redis_port/0"
 
-go test -count=1 -timeout 45m ./...
+# The VS Code extension: build it and test its grammar on the example Wrennfiles.
+if command -v npm >/dev/null 2>&1; then
+	(cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test)
+else
+	echo "npm not found: install nodejs to test editors/vscode" >&2
+	exit 1
+fi
+
+go test -count=1 -timeout 60m ./...
