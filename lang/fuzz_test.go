@@ -1,10 +1,13 @@
 package lang
 
 import (
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 // FuzzParse checks the parser's invariants on arbitrary input: no panic,
@@ -14,6 +17,18 @@ import (
 func FuzzParse(f *testing.F) {
 	for _, src := range corpus(f) {
 		f.Add(src)
+	}
+	goldens, _ := filepath.Glob("testdata/parse/*.txtar")
+	for _, path := range goldens {
+		ar, err := txtar.ParseFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, af := range ar.Files {
+			if af.Name == "Wrennfile" {
+				f.Add(af.Data)
+			}
+		}
 	}
 	for _, s := range []string{
 		"", "\\", "RUN \\", "RUN a \\\n# c\n\n b", "ENV", "COPY --from= a b", "FROM x AS", "# wrenn:x\r\nRUN \"",

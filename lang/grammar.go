@@ -54,13 +54,14 @@ var lineSymbols = map[string]lexer.TokenType{
 
 func (lineDefinition) Symbols() map[string]lexer.TokenType { return lineSymbols }
 
+// Lex is never used: the scanner feeds the grammar (see parseLinesGrammar).
 func (lineDefinition) Lex(string, io.Reader) (lexer.Lexer, error) {
-	panic("lang: the line grammar is only fed by the scanner")
+	return nil, errors.New("lang: the line grammar reads scanned instructions, not text")
 }
 
-// flagKinds are the instructions whose leading --words are flags. ENV, ARG
-// and START take none: for the seed, `START --x` is a command and
-// `ENV --x=1` a (broken) assignment, and that meaning is kept. WORKDIR takes
+// flagKinds are the instructions whose leading --words are flags. ENV and
+// ARG take none (their whole argument is one assignment), nor does START:
+// for the seed `START --x` is a command, and that meaning is kept. WORKDIR takes
 // --no-cache: a seed path starting with "--" made `mkdir -p` fail, so no
 // working recipe changes meaning.
 var flagKinds = map[Kind]bool{KindRun: true, KindCopy: true, KindHealthcheck: true, KindUser: true, KindFrom: true, KindWorkdir: true}

@@ -51,6 +51,18 @@ func TestLineIndex(t *testing.T) {
 			t.Errorf("Position(%d) = %+v, want %+v", tc.off, got, tc.want)
 		}
 	}
+	for off := 0; off <= len(src); off++ {
+		p := li.Pos(off)
+		if got := li.Offset(p.Line, p.Column); got != off {
+			t.Errorf("Offset(Pos(%d)) = %d", off, got)
+		}
+	}
+	if got := li.Offset(1, 99); got != 2 {
+		t.Errorf("a column past the line end clamps to it, got %d", got)
+	}
+	if got, n := li.Offset(99, 1), li.Lines(); got != len(src) || n != 4 {
+		t.Errorf("Offset past the end = %d, Lines = %d", got, n)
+	}
 	if r := li.Range(5, 2); r.Start.Offset != 5 || r.End.Offset != 5 {
 		t.Errorf("an inverted range must collapse to its start, got %+v", r)
 	}

@@ -47,3 +47,24 @@ func (li *LineIndex) Range(start, end int) Range {
 func Position(src []byte, offset int) Pos {
 	return NewLineIndex("", src).Pos(offset)
 }
+
+// Offset is the inverse of Pos: the byte offset of a 1-based line and byte
+// column, clamped to the line (its newline excluded) and to the source.
+func (li *LineIndex) Offset(line, column int) int {
+	if line < 1 {
+		return 0
+	}
+	if line > len(li.lines) {
+		return li.size
+	}
+	start := li.lines[line-1]
+	end := li.size
+	if line < len(li.lines) {
+		end = li.lines[line] - 1
+	}
+	return min(max(start+column-1, start), end)
+}
+
+// Lines is the number of lines (a final line without a newline counts; an
+// empty source has one).
+func (li *LineIndex) Lines() int { return len(li.lines) }

@@ -1,0 +1,310 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	buildv1 "wrenn.dev/wrenn/proto/wrenn/build/v1"
+	"wrenn.dev/wrenn/proto/wrenn/build/v1/buildv1connect"
+)
+
+// Build statuses, the seed's values.
+const (
+	StatusPending   = "pending"
+	StatusRunning   = "running"
+	StatusSuccess   = "success"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Finished reports whether status is terminal.
+func Finished(status string) bool {
+	return status == StatusSuccess || status == StatusFailed || status == StatusCancelled
+}
+
+// Config assembles a Service.
+type Config struct {
+	Store  *Store
+	Queue  Queue
+	Runner Runner
+	// Workers is the number of builds run at once; 0 is 1.
+	Workers int
+	// MaxArchiveBytes bounds an uploaded archive; 0 is 100 MB.
+	MaxArchiveBytes int64
+	// ArchiveMaxEntries and ArchiveMaxBytes bound an archive's contents
+	// (bombs); 0 is the compiler's defaults.
+	ArchiveMaxEntries int
+	ArchiveMaxBytes   int64
+	// Logf logs server-side events; nil is log.Printf.
+	Logf func(format string, args ...any)
+}
+
+// Service implements wrenn.build.v1.BuildService.
+type Service struct {
+	cfg Config
+	lim limits
+	hub *hub
+
+	mu      sync.Mutex
+	running map[string]context.CancelCauseFunc
+
+	wg sync.WaitGroup
+}
+
+var _ buildv1connect.BuildServiceHandler = (*Service)(nil)
+
+// errUserCancel is the cancel cause of CancelBuild, told apart from a
+// server shutdown (which leaves the build to be re-queued at start).
+var errUserCancel = errors.New("build cancelled")
+
+// New returns a service; call Recover then Start.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Queue == nil || cfg.Runner == nil {
+		return nil, errors.New("service needs a store, a queue and a runner")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = log.Printf
+	}
+	lim := limits{maxArchiveBytes: cfg.MaxArchiveBytes, archiveMaxEntries: cfg.ArchiveMaxEntries, archiveMaxBytes: cfg.ArchiveMaxBytes}
+	if lim.maxArchiveBytes <= 0 {
+		lim.maxArchiveBytes = DefaultMaxArchiveBytes
+	}
+	return &Service{cfg: cfg, lim: lim, hub: newHub(), running: map[string]context.CancelCauseFunc{}}, nil
+}
+
+func newID() string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return fmt.Sprintf("bld-%016x%s", time.Now().UnixNano(), hex.EncodeToString(r[:]))
+}
+
+// CreateBuild validates and queues a build.
+func (s *Service) CreateBuild(ctx context.Context, req *connect.Request[buildv1.CreateBuildRequest]) (*connect.Response[buildv1.CreateBuildResponse], error) {
+	m := req.Msg
+	b := &buildv1.Build{
+		Id:           newID(),
+		Name:         m.Name,
+		Status:       StatusPending,
+		BaseTemplate: m.BaseTemplate,
+		Recipe:       m.Recipe,
+		Wrennfile:    m.Wrennfile,
+		Healthcheck:  m.Healthcheck,
+		Vcpus:        m.Vcpus,
+		MemoryMb:     m.MemoryMb,
+		SkipPrePost:  m.SkipPrePost,
+		BuildArgs:    m.BuildArgs,
+		HasArchive:   len(m.Archive) > 0,
+		CreatedAt:    timestamppb.Now(),
+	}
+	if b.BaseTemplate == "" {
+		b.BaseTemplate = "minimal"
+	}
+	if b.Vcpus == 0 {
+		b.Vcpus = DefaultVCPUs
+	}
+	if b.MemoryMb == 0 {
+		b.MemoryMb = DefaultMemoryMB
+	}
+	c, err := check(b, m.Archive, s.lim)
+	if err != nil {
+		return nil, err
+	}
+	b.TotalSteps = int32(c.plan.TotalSteps())
+	if bq, ok := s.cfg.Queue.(*BadgerQueue); ok {
+		err = s.cfg.Store.Insert(b, m.Archive, func(txn *badger.Txn) error { return bq.pushTxn(txn, b.Id) })
+		if err == nil {
+			bq.notify()
+		}
+	} else {
+		// Record first: a crash before the push leaves a pending record
+		// that Recover re-queues.
+		if err = s.cfg.Store.Insert(b, m.Archive, nil); err == nil {
+			err = s.cfg.Queue.Push(ctx, b.Id)
+		}
+	}
+	if err != nil {
+		return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("cannot queue build: %v", err))
+	}
+	return connect.NewResponse(&buildv1.CreateBuildResponse{Build: b}), nil
+}
+
+func (s *Service) get(id string) (*buildv1.Build, error) {
+	if id == "" {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("id is required"))
+	}
+	b, err := s.cfg.Store.Get(id)
+	if errors.Is(err, errNotFound) {
+		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("build %s not found", id))
+	}
+	if err != nil {
+		return nil, connect.NewError(connect.CodeInternal, err)
+	}
+	return b, nil
+}
+
+// GetBuild returns one record.
+func (s *Service) GetBuild(_ context.Context, req *connect.Request[buildv1.GetBuildRequest]) (*connect.Response[buildv1.GetBuildResponse], error) {
+	b, err := s.get(req.Msg.Id)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&buildv1.GetBuildResponse{Build: b}), nil
+}
+
+// ListBuilds returns records newest first, filtered and paged; the page
+// token is the id of the last build of the previous page.
+func (s *Service) ListBuilds(_ context.Context, req *connect.Request[buildv1.ListBuildsRequest]) (*connect.Response[buildv1.ListBuildsResponse], error) {
+	m := req.Msg
+	size := int(m.PageSize)
+	if size <= 0 {
+		size = 50
+	}
+	all, err := s.cfg.Store.All()
+	if err != nil {
+		return nil, connect.NewError(connect.CodeInternal, err)
+	}
+	resp := &buildv1.ListBuildsResponse{}
+	for i := len(all) - 1; i >= 0; i-- {
+		b := all[i]
+		if m.PageToken != "" && b.Id >= m.PageToken {
+			continue
+		}
+		if (m.Status != "" && b.Status != m.Status) || (m.Name != "" && b.Name != m.Name) {
+			continue
+		}
+		if len(resp.Builds) == size {
+			resp.NextPageToken = resp.Builds[size-1].Id
+			break
+		}
+		b.Logs = nil // lists stay small; GetBuild has the logs
+		resp.Builds = append(resp.Builds, b)
+	}
+	return connect.NewResponse(resp), nil
+}
+
+// CancelBuild cancels a pending build (the worker skips it) or a running
+// one (its step is aborted and its sandbox destroyed by the runner).
+func (s *Service) CancelBuild(_ context.Context, req *connect.Request[buildv1.CancelBuildRequest]) (*connect.Response[buildv1.CancelBuildResponse], error) {
+	if _, err := s.get(req.Msg.Id); err != nil {
+		return nil, err
+	}
+	var was string
+	b, err := s.cfg.Store.Update(req.Msg.Id, func(b *buildv1.Build) error {
+		was = b.Status
+		if Finished(b.Status) {
+			return connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf("build is already %s", b.Status))
+		}
+		b.Status = StatusCancelled
+		b.CompletedAt = timestamppb.Now()
+		return nil
+	})
+	if err != nil {
+		var cerr *connect.Error
+		if errors.As(err, &cerr) {
+			return nil, cerr
+		}
+		return nil, connect.NewError(connect.CodeInternal, err)
+	}
+	s.mu.Lock()
+	cancel := s.running[b.Id]
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel(errUserCancel)
+	}
+	if was == StatusPending {
+		s.hub.finish(b.Id, statusEvent(b))
+	}
+	return connect.NewResponse(&buildv1.CancelBuildResponse{Build: b}), nil
+}
+
+func statusEvent(b *buildv1.Build) *buildv1.WatchBuildResponse {
+	return &buildv1.WatchBuildResponse{Event: &buildv1.WatchBuildResponse_Status{Status: &buildv1.Status{
+		Status: b.Status, Error: b.Error, CurrentStep: b.CurrentStep, TotalSteps: b.TotalSteps,
+	}}}
+}
+
+func (s *Service) isRunning(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running[id] != nil
+}
+
+// WatchBuild streams a build's events: a finished build's stored log is
+// replayed; a running one's events so far, then live ones.
+func (s *Service) WatchBuild(ctx context.Context, req *connect.Request[buildv1.WatchBuildRequest], stream *connect.ServerStream[buildv1.WatchBuildResponse]) error {
+	id := req.Msg.Id
+	if _, err := s.get(id); err != nil {
+		return err
+	}
+	// Subscribe before reading the record: an event after this point is
+	// in the subscription, one before it is in the history or the record.
+	history, sb := s.hub.subscribe(id)
+	defer s.hub.unsubscribe(id, sb, func() bool { return s.isRunning(id) })
+	b, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	if Finished(b.Status) || (b.Status == StatusRunning && len(history) == 0 && !s.isRunning(id)) {
+		return replay(stream, b)
+	}
+	if err := stream.Send(statusEvent(b)); err != nil {
+		return err
+	}
+	for _, ev := range history {
+		if err := stream.Send(ev); err != nil {
+			return err
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-sb.ch:
+			if !ok {
+				if sb.dropped {
+					return connect.NewError(connect.CodeResourceExhausted, errors.New("watcher fell behind the build's output"))
+				}
+				return nil
+			}
+			if err := stream.Send(ev); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// replay sends a stored build's log as events, then its status.
+func replay(stream *connect.ServerStream[buildv1.WatchBuildResponse], b *buildv1.Build) error {
+	for _, e := range b.Logs {
+		evs := []*buildv1.WatchBuildResponse{
+			{Event: &buildv1.WatchBuildResponse_StepStart{StepStart: &buildv1.StepStart{Step: e.Step, Phase: e.Phase, Cmd: e.Cmd, Cached: e.Cached}}},
+		}
+		if e.Stdout != "" {
+			evs = append(evs, &buildv1.WatchBuildResponse{Event: &buildv1.WatchBuildResponse_Output{Output: &buildv1.Output{Step: e.Step, Stream: "stdout", Data: []byte(e.Stdout)}}})
+		}
+		if e.Stderr != "" {
+			evs = append(evs, &buildv1.WatchBuildResponse{Event: &buildv1.WatchBuildResponse_Output{Output: &buildv1.Output{Step: e.Step, Stream: "stderr", Data: []byte(e.Stderr)}}})
+		}
+		evs = append(evs, &buildv1.WatchBuildResponse{Event: &buildv1.WatchBuildResponse_StepEnd{StepEnd: &buildv1.StepEnd{Entry: proto.CloneOf(e)}}})
+		for _, ev := range evs {
+			if err := stream.Send(ev); err != nil {
+				return err
+			}
+		}
+	}
+	return stream.Send(statusEvent(b))
+}

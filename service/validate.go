@@ -1,0 +1,163 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+
+	"connectrpc.com/connect"
+
+	"wrenn.dev/wrenn/compiler"
+	"wrenn.dev/wrenn/lang"
+	"wrenn.dev/wrenn/lang/lint"
+	buildv1 "wrenn.dev/wrenn/proto/wrenn/build/v1"
+)
+
+// Seed defaults of a build request.
+const (
+	DefaultVCPUs    = 1
+	DefaultMemoryMB = 512
+	// DefaultMaxArchiveBytes bounds an uploaded archive (compressed).
+	DefaultMaxArchiveBytes = 100 << 20
+)
+
+// Source names used in diagnostics' ranges.
+const (
+	recipeFileName    = "recipe"
+	wrennfileFileName = "Wrennfile"
+)
+
+// checked is a request that passed validation.
+type checked struct {
+	file    *lang.File
+	ctx     *compiler.Context
+	opts    compiler.Options
+	plan    *compiler.Plan
+	warning lang.Diagnostics
+}
+
+// limits bound what Create accepts.
+type limits struct {
+	maxArchiveBytes   int64
+	archiveMaxEntries int
+	archiveMaxBytes   int64
+}
+
+// check parses, lints and compiles b's recipe with its archive, as the
+// build will: a recipe that cannot build is rejected at create time with
+// the diagnostics (positions included), not after a worker picks it up.
+func check(b *buildv1.Build, archive []byte, lim limits) (*checked, error) {
+	if b.Name == "" {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("name is required"))
+	}
+	if len(b.Recipe) > 0 && b.Wrennfile != "" {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("give either recipe or wrennfile, not both"))
+	}
+	if len(b.Recipe) == 0 && b.Wrennfile == "" {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("recipe or wrennfile is required"))
+	}
+	if b.Vcpus < 0 || b.MemoryMb < 0 {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("vcpus and memory_mb must be positive"))
+	}
+	c := &checked{}
+	if len(archive) > 0 {
+		if int64(len(archive)) > lim.maxArchiveBytes {
+			return nil, connect.NewError(connect.CodeInvalidArgument,
+				fmt.Errorf("archive is %d bytes, more than the limit of %d", len(archive), lim.maxArchiveBytes))
+		}
+		ctx, err := compiler.OpenArchive(archive, compiler.ContextOptions{
+			MaxEntries: lim.archiveMaxEntries, MaxBytes: lim.archiveMaxBytes,
+		})
+		if err != nil {
+			return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("invalid archive: %v", err))
+		}
+		c.ctx = ctx
+	}
+	cfg := lint.Config{SkipPrePost: b.SkipPrePost, Healthcheck: b.Healthcheck != ""}
+	var diags lang.Diagnostics
+	if len(b.Recipe) > 0 {
+		c.file, diags = lint.RunRecipe(recipeFileName, b.Recipe, cfg)
+	} else {
+		c.file, diags = lint.Run(wrennfileFileName, []byte(b.Wrennfile), cfg)
+	}
+	if diags.HasErrors() || c.file == nil {
+		return nil, diagnosticsError(diags)
+	}
+	c.warning = diags
+	c.opts = compiler.Options{
+		BuildArgs:    b.BuildArgs,
+		SkipPrePost:  b.SkipPrePost,
+		BaseTemplate: b.BaseTemplate,
+		Context:      c.ctx,
+	}
+	plan, cdiags := compiler.Compile(c.file, c.opts)
+	if cdiags.HasErrors() {
+		return nil, diagnosticsError(cdiags)
+	}
+	c.plan = plan
+	return c, nil
+}
+
+// diagnosticsError is InvalidArgument with the first error as message and
+// every diagnostic as a Diagnostics detail.
+func diagnosticsError(diags lang.Diagnostics) error {
+	e := &lang.Error{Diagnostics: diags}
+	cerr := connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("invalid recipe: %s", e.Error()))
+	if d, err := connect.NewErrorDetail(DiagnosticsProto(diags)); err == nil {
+		cerr.AddDetail(d)
+	}
+	return cerr
+}
+
+// DiagnosticsProto converts diagnostics to the API's form.
+func DiagnosticsProto(diags lang.Diagnostics) *buildv1.Diagnostics {
+	out := &buildv1.Diagnostics{}
+	for _, d := range diags {
+		out.Diagnostics = append(out.Diagnostics, &buildv1.Diagnostic{
+			Severity:    d.Severity.String(),
+			Code:        d.Code,
+			Message:     d.Message,
+			Detail:      d.Detail,
+			File:        d.Range.File,
+			StartLine:   int32(d.Range.Start.Line),
+			StartColumn: int32(d.Range.Start.Column),
+			StartOffset: int32(d.Range.Start.Offset),
+			EndLine:     int32(d.Range.End.Line),
+			EndColumn:   int32(d.Range.End.Column),
+			EndOffset:   int32(d.Range.End.Offset),
+		})
+	}
+	return out
+}
+
+// DiagnosticsFromError extracts the Diagnostics detail of a CreateBuild
+// error, nil when there is none.
+func DiagnosticsFromError(err error) lang.Diagnostics {
+	var cerr *connect.Error
+	if !errors.As(err, &cerr) {
+		return nil
+	}
+	var out lang.Diagnostics
+	for _, d := range cerr.Details() {
+		v, err := d.Value()
+		if err != nil {
+			continue
+		}
+		pd, ok := v.(*buildv1.Diagnostics)
+		if !ok {
+			continue
+		}
+		for _, x := range pd.Diagnostics {
+			var sev lang.Severity
+			_ = sev.UnmarshalText([]byte(x.Severity))
+			out = append(out, lang.Diagnostic{
+				Severity: sev, Code: x.Code, Message: x.Message, Detail: x.Detail,
+				Range: lang.Range{
+					File:  x.File,
+					Start: lang.Pos{Line: int(x.StartLine), Column: int(x.StartColumn), Offset: int(x.StartOffset)},
+					End:   lang.Pos{Line: int(x.EndLine), Column: int(x.EndColumn), Offset: int(x.EndOffset)},
+				},
+			})
+		}
+	}
+	return out
+}

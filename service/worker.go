@@ -1,0 +1,251 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	buildv1 "wrenn.dev/wrenn/proto/wrenn/build/v1"
+)
+
+// Recover makes the store and queue agree after a start: builds that were
+// running when the server died go back to pending and into the queue (they
+// resume from their cached layers), and pending builds missing from the
+// queue (taken by a worker that died before starting them) are re-queued.
+func (s *Service) Recover(ctx context.Context) error {
+	all, err := s.cfg.Store.All()
+	if err != nil {
+		return err
+	}
+	queued, err := s.cfg.Queue.Queued(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot read the queue: %v", err)
+	}
+	inQueue := map[string]bool{}
+	for _, id := range queued {
+		inQueue[id] = true
+	}
+	for _, b := range all {
+		switch b.Status {
+		case StatusRunning:
+			if _, err := s.cfg.Store.Update(b.Id, func(b *buildv1.Build) error {
+				b.Status = StatusPending
+				return nil
+			}); err != nil {
+				return err
+			}
+			s.cfg.Logf("build %s was running when the server stopped: re-queued", b.Id)
+		case StatusPending:
+			if inQueue[b.Id] {
+				continue
+			}
+			s.cfg.Logf("build %s was pending but not queued: re-queued", b.Id)
+		default:
+			continue
+		}
+		if err := s.cfg.Queue.Push(ctx, b.Id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Start runs the workers until ctx ends; Wait waits for them.
+func (s *Service) Start(ctx context.Context) {
+	for i := 0; i < s.cfg.Workers; i++ {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.worker(ctx)
+		}()
+	}
+}
+
+// Wait blocks until every worker has returned.
+func (s *Service) Wait() { s.wg.Wait() }
+
+func (s *Service) worker(ctx context.Context) {
+	for {
+		id, err := s.cfg.Queue.Pop(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, errQueueClosed) {
+				return
+			}
+			s.cfg.Logf("queue: %v", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		s.process(ctx, id)
+	}
+}
+
+// process runs one build from the queue. A build that is no longer
+// pending (cancelled while queued) is skipped.
+func (s *Service) process(ctx context.Context, id string) {
+	bctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// Registered before the record says running, so a Cancel that sees
+	// "running" always finds the cancel func.
+	s.mu.Lock()
+	s.running[id] = cancel
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.running, id)
+		s.mu.Unlock()
+	}()
+	skip := false
+	b, err := s.cfg.Store.Update(id, func(b *buildv1.Build) error {
+		if b.Status != StatusPending {
+			skip = true
+			return errSkip
+		}
+		b.Status = StatusRunning
+		b.StartedAt = timestamppb.Now()
+		b.Attempts++
+		b.Logs, b.CurrentStep, b.CachedSteps, b.Error = nil, 0, 0, ""
+		return nil
+	})
+	if skip {
+		return
+	}
+	if err != nil {
+		s.cfg.Logf("build %s: cannot start: %v", id, err)
+		return
+	}
+	s.hub.start(id)
+	s.hub.publish(id, statusEvent(b))
+
+	res, runErr := s.run(bctx, b)
+	final, err := s.cfg.Store.Update(id, func(b *buildv1.Build) error {
+		cause := context.Cause(bctx)
+		switch {
+		case errors.Is(cause, errUserCancel) || b.Status == StatusCancelled:
+			// Never overwritten with failed.
+			b.Status = StatusCancelled
+		case ctx.Err() != nil:
+			// Server shutdown: stays running, Recover re-queues it.
+			return errSkip
+		case runErr == nil:
+			b.Status = StatusSuccess
+			applyResult(b, res)
+		default:
+			var down *HostDownError
+			if errors.As(runErr, &down) {
+				s.cfg.Logf("build %s: %v: re-queued", id, runErr)
+				b.Status = StatusPending
+				b.Host, b.SandboxId = "", ""
+				return nil
+			}
+			b.Status = StatusFailed
+			b.Error = runErr.Error()
+		}
+		if b.CompletedAt == nil {
+			b.CompletedAt = timestamppb.Now()
+		}
+		return nil
+	})
+	if errors.Is(err, errSkip) {
+		s.hub.finish(id, nil)
+		return
+	}
+	if err != nil {
+		s.cfg.Logf("build %s: cannot record the result: %v", id, err)
+		s.hub.finish(id, nil)
+		return
+	}
+	if final.Status == StatusPending {
+		s.hub.finish(id, nil)
+		if err := s.cfg.Queue.Push(context.WithoutCancel(ctx), id); err != nil {
+			s.cfg.Logf("build %s: cannot re-queue: %v", id, err)
+		}
+		return
+	}
+	s.hub.finish(id, statusEvent(final))
+}
+
+var errSkip = errors.New("skip")
+
+func applyResult(b *buildv1.Build, r *Result) {
+	if r == nil {
+		return
+	}
+	if r.SandboxID != "" {
+		b.SandboxId = r.SandboxID
+	}
+	if r.Host != "" {
+		b.Host = r.Host
+	}
+	b.DefaultUser = r.DefaultUser
+	b.DefaultEnv = maps.Clone(r.DefaultEnv)
+	b.TemplateId, b.TemplateType = r.TemplateID, r.TemplateType
+	b.SizeBytes = r.SizeBytes
+	if r.CachedSteps > 0 {
+		b.CachedSteps = int32(r.CachedSteps)
+	}
+	b.CurrentStep = b.TotalSteps
+}
+
+// run rebuilds the job from the record (re-validating: the recipe was
+// checked at create, but the compiler may have changed across a restart)
+// and calls the runner.
+func (s *Service) run(ctx context.Context, b *buildv1.Build) (*Result, error) {
+	archive, err := s.cfg.Store.Archive(b.Id)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the stored archive: %v", err)
+	}
+	c, err := check(b, archive, s.lim)
+	if err != nil {
+		return nil, err
+	}
+	job := &Job{Build: proto.CloneOf(b), File: c.file, Context: c.ctx, Options: c.opts}
+	return s.cfg.Runner.Run(ctx, job, &events{s: s, id: b.Id})
+}
+
+// events records a build's progress in its record and fans it out.
+type events struct {
+	s  *Service
+	id string
+}
+
+func (e *events) update(fn func(*buildv1.Build)) {
+	if _, err := e.s.cfg.Store.Update(e.id, func(b *buildv1.Build) error { fn(b); return nil }); err != nil {
+		e.s.cfg.Logf("build %s: cannot update the record: %v", e.id, err)
+	}
+}
+
+func (e *events) Placed(host, sandboxID string) {
+	e.update(func(b *buildv1.Build) { b.Host, b.SandboxId = host, sandboxID })
+}
+
+func (e *events) StepStart(step int, phase, cmd string, cached bool) {
+	e.update(func(b *buildv1.Build) { b.CurrentStep = int32(step) })
+	e.s.hub.publish(e.id, &buildv1.WatchBuildResponse{Event: &buildv1.WatchBuildResponse_StepStart{
+		StepStart: &buildv1.StepStart{Step: int32(step), Phase: phase, Cmd: cmd, Cached: cached}}})
+}
+
+func (e *events) Output(step int, stream string, data []byte) {
+	e.s.hub.publish(e.id, &buildv1.WatchBuildResponse{Event: &buildv1.WatchBuildResponse_Output{
+		Output: &buildv1.Output{Step: int32(step), Stream: stream, Data: append([]byte(nil), data...)}}})
+}
+
+func (e *events) StepEnd(entry *buildv1.LogEntry) {
+	entry = proto.CloneOf(entry)
+	e.update(func(b *buildv1.Build) {
+		b.Logs = append(b.Logs, entry)
+		if entry.Cached {
+			b.CachedSteps++
+		}
+	})
+	e.s.hub.publish(e.id, &buildv1.WatchBuildResponse{Event: &buildv1.WatchBuildResponse_StepEnd{
+		StepEnd: &buildv1.StepEnd{Entry: entry}}})
+}
