@@ -11,6 +11,7 @@ import (
 
 	"wrenn.dev/wrenn/cache"
 	"wrenn.dev/wrenn/compiler"
+	"wrenn.dev/wrenn/lang"
 	pb "wrenn.dev/wrenn/proto/hostagent/v1"
 	lpb "wrenn.dev/wrenn/proto/wrenn/agent/v1"
 )
@@ -47,7 +48,8 @@ func probeAgent(ctx context.Context, a Agent) (agentFacts, error) {
 // identity from the agent's template digest, the env from the cache (keyed
 // by agent, template and digest) or, the first time, from running `env` in
 // a sandbox on the base with the seed's fallback when that fails.
-func prepareOptions(ctx context.Context, a Agent, s Store, facts agentFacts, opts compiler.Options) (compiler.Options, error) {
+func compilePlan(ctx context.Context, a Agent, s Store, facts agentFacts, req *Request) (*compiler.Plan, error) {
+	opts := req.Options
 	digests := map[string]digest.Digest{}
 	if facts.layers {
 		opts.ResolveBase = func(template string) (digest.Digest, error) {
@@ -69,13 +71,45 @@ func prepareOptions(ctx context.Context, a Agent, s Store, facts agentFacts, opt
 			return d, nil
 		}
 	}
-	// A first compile names the base templates the build needs.
-	probe := opts
-	probe.BaseEnvs = nil
-	plan, diags := compiler.Compile(nil, probe)
-	_ = plan
-	_ = diags
-	return opts, nil
+	// A first compile names the base templates the build needs; their
+	// starting envs then go into the real compile.
+	plan, err := compile(req.File, opts)
+	if err != nil {
+		return nil, err
+	}
+	envs := map[string]map[string]string{}
+	for _, st := range plan.Stages {
+		if st.BaseStage >= 0 {
+			continue
+		}
+		if _, ok := envs[st.Base]; ok {
+			continue
+		}
+		d := digests[st.Base]
+		env, err := baseEnv(ctx, a, s, facts, st.Base, d)
+		if err != nil {
+			return nil, err
+		}
+		envs[st.Base] = env
+	}
+	opts.BaseEnvs = envs
+	return compile(req.File, opts)
+}
+
+// compile runs the compiler and turns its errors into one error.
+func compile(f *lang.File, opts compiler.Options) (*compiler.Plan, error) {
+	plan, diags := compiler.Compile(f, opts)
+	if errs := diags.Errors(); len(errs) > 0 {
+		var b strings.Builder
+		for i, d := range errs {
+			if i > 0 {
+				b.WriteString("\n")
+			}
+			fmt.Fprintf(&b, "%v: %s", d.Range, d.Message)
+		}
+		return nil, fmt.Errorf("%s", b.String())
+	}
+	return plan, nil
 }
 
 // baseEnv returns the starting env of template.
@@ -87,9 +121,7 @@ func baseEnv(ctx context.Context, a Agent, s Store, facts agentFacts, template s
 	if err != nil {
 		return nil, err
 	}
-	if d != "" {
-		_ = s.PutBase(ctx, cache.Base{Agent: facts.id, Template: template, Digest: d.String(), Env: env, Updated: time.Now()})
-	}
+	_ = s.PutBase(ctx, cache.Base{Agent: facts.id, Template: template, Digest: d.String(), Env: env, Updated: time.Now()})
 	return env, nil
 }
 
@@ -109,7 +141,9 @@ func fetchTemplateEnv(ctx context.Context, a Agent, template string) (map[string
 		}
 		return compiler.FallbackEnv(), nil
 	}
-	return parseEnv(string(out.Msg.Stdout)), nil
+	// Per-sandbox variables (HOSTNAME, WRENN_SANDBOX_ID, …) would make
+	// every key differ per sandbox; the sandbox sets them at run time.
+	return compiler.FilterRuntimeEnv(parseEnv(string(out.Msg.Stdout))), nil
 }
 
 // parseEnv is the seed's parseSandboxEnv.

@@ -12,8 +12,8 @@ import (
 // env, which only the agent (or the cache's memory of it) knows.
 type Request struct {
 	// Agent runs the build; Store is the layer cache.
-	Agent Agent
-	Store Store
+	Agent   Agent
+	Store   Store
 	File    *lang.File
 	Options compiler.Options
 	// Name is the template the build produces; "" names it after the
@@ -26,7 +26,7 @@ type Request struct {
 	NoCacheSteps map[int]bool
 	// Layer decides which steps get a layer of their own; nil commits
 	// every step that changes files (Step.MakesLayer).
-	Layer func(*compiler.Step) bool
+	Layer    func(*compiler.Step) bool
 	VCPUs    int
 	MemoryMB int
 	// Events receives progress; nil discards it. Calls are sequential.

@@ -77,7 +77,7 @@ type testServer struct {
 }
 
 // startServer runs a Service over a real loopback connect server.
-func startServer(t *testing.T, dir string, q func(*Store) Queue, runner Runner, cfg Config) *testServer {
+func startServer(t testing.TB, dir string, q func(*Store) Queue, runner Runner, cfg Config) *testServer {
 	t.Helper()
 	st, err := OpenStore(dir)
 	if err != nil {
@@ -127,7 +127,7 @@ func startServer(t *testing.T, dir string, q func(*Store) Queue, runner Runner, 
 	return ts
 }
 
-func (ts *testServer) create(t *testing.T, name string, recipe ...string) *buildv1.Build {
+func (ts *testServer) create(t testing.TB, name string, recipe ...string) *buildv1.Build {
 	t.Helper()
 	resp, err := ts.client.CreateBuild(context.Background(), connect.NewRequest(&buildv1.CreateBuildRequest{Name: name, Recipe: recipe}))
 	if err != nil {
@@ -136,7 +136,7 @@ func (ts *testServer) create(t *testing.T, name string, recipe ...string) *build
 	return resp.Msg.Build
 }
 
-func (ts *testServer) get(t *testing.T, id string) *buildv1.Build {
+func (ts *testServer) get(t testing.TB, id string) *buildv1.Build {
 	t.Helper()
 	resp, err := ts.client.GetBuild(context.Background(), connect.NewRequest(&buildv1.GetBuildRequest{Id: id}))
 	if err != nil {
@@ -146,7 +146,7 @@ func (ts *testServer) get(t *testing.T, id string) *buildv1.Build {
 }
 
 // waitStatus polls until the build has status want.
-func (ts *testServer) waitStatus(t *testing.T, id, want string) *buildv1.Build {
+func (ts *testServer) waitStatus(t testing.TB, id, want string) *buildv1.Build {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -11,7 +11,8 @@ import (
 
 // Runner runs one build. It is the seam where executor.Build plugs in
 // (cmd wires it); tests use a fake. Run reports progress through ev as it
-// happens and returns when the build ends. On ctx cancel it must abort the
+// happens and returns when the build ends; on failure it may return a
+// Result carrying only Logs alongside the error. On ctx cancel it must abort the
 // running step and destroy the sandbox before returning.
 type Runner interface {
 	Run(ctx context.Context, job *Job, ev Events) (*Result, error)
@@ -53,6 +54,9 @@ type Result struct {
 	TemplateType string
 	SizeBytes    int64
 	CachedSteps  int
+	// Logs, when set, replace the log the events recorded: a runner that
+	// streams only summaries gives the full stdout and stderr here.
+	Logs []*buildv1.LogEntry
 }
 
 // StepError is a failed step, rendered in the seed's form

@@ -8,6 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"wrenn.dev/wrenn/lang"
 	buildv1 "wrenn.dev/wrenn/proto/wrenn/build/v1"
 )
 
@@ -167,4 +168,31 @@ func TestAuthRequired(t *testing.T) {
 	if connectCode(err) != connect.CodeUnauthenticated {
 		t.Fatalf("wrong token: %v", err)
 	}
+}
+
+func TestHealthcheckParameterBecomesHealthcheck(t *testing.T) {
+	r := newFakeRunner()
+	ts := startServer(t, t.TempDir(), nil, &hcRunner{r}, Config{})
+	resp, err := ts.client.CreateBuild(context.Background(), connect.NewRequest(&buildv1.CreateBuildRequest{
+		Name: "hc", Recipe: []string{"RUN echo a"}, Healthcheck: "curl -f localhost:8080",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ts.waitStatus(t, resp.Msg.Build.Id, StatusSuccess)
+	if b.TemplateId != "hc=curl -f localhost:8080" {
+		t.Errorf("runner saw healthcheck %q", b.TemplateId)
+	}
+}
+
+// hcRunner reports the healthcheck it was given as the template id.
+type hcRunner struct{ *fakeRunner }
+
+func (r *hcRunner) Run(ctx context.Context, job *Job, ev Events) (*Result, error) {
+	res, err := r.fakeRunner.Run(ctx, job, ev)
+	if res != nil && hasHealthcheck(job.File) {
+		in := job.File.Stages[len(job.File.Stages)-1].Instructions
+		res.TemplateID = "hc=" + in[len(in)-1].(*lang.HealthcheckInstr).Cmd.Text
+	}
+	return res, err
 }

@@ -3,6 +3,8 @@ package service
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"connectrpc.com/connect"
 
@@ -82,6 +84,19 @@ func check(b *buildv1.Build, archive []byte, lim limits) (*checked, error) {
 	if diags.HasErrors() || c.file == nil {
 		return nil, diagnosticsError(diags)
 	}
+	if b.Healthcheck != "" && !hasHealthcheck(c.file) {
+		// The seed's healthcheck parameter is a HEALTHCHECK after the
+		// recipe's last line, so positions of the recipe's own lines stay.
+		line := "HEALTHCHECK CMD " + b.Healthcheck
+		if len(b.Recipe) > 0 {
+			c.file, diags = lint.RunRecipe(recipeFileName, append(slices.Clone(b.Recipe), line), cfg)
+		} else {
+			c.file, diags = lint.Run(wrennfileFileName, []byte(strings.TrimRight(b.Wrennfile, "\n")+"\n"+line+"\n"), cfg)
+		}
+		if diags.HasErrors() || c.file == nil {
+			return nil, diagnosticsError(diags)
+		}
+	}
 	c.warning = diags
 	c.opts = compiler.Options{
 		BuildArgs:    b.BuildArgs,
@@ -160,4 +175,18 @@ func DiagnosticsFromError(err error) lang.Diagnostics {
 		}
 	}
 	return out
+}
+
+// hasHealthcheck reports whether the file's last stage (the target) has a
+// HEALTHCHECK of its own, which the request's healthcheck does not override.
+func hasHealthcheck(f *lang.File) bool {
+	if len(f.Stages) == 0 {
+		return false
+	}
+	for _, in := range f.Stages[len(f.Stages)-1].Instructions {
+		if _, ok := in.(*lang.HealthcheckInstr); ok {
+			return true
+		}
+	}
+	return false
 }

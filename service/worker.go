@@ -148,6 +148,9 @@ func (s *Service) process(ctx context.Context, id string) {
 			}
 			b.Status = StatusFailed
 			b.Error = runErr.Error()
+			if res != nil && res.Logs != nil {
+				b.Logs = res.Logs
+			}
 		}
 		if b.CompletedAt == nil {
 			b.CompletedAt = timestamppb.Now()
@@ -191,6 +194,15 @@ func applyResult(b *buildv1.Build, r *Result) {
 	b.SizeBytes = r.SizeBytes
 	if r.CachedSteps > 0 {
 		b.CachedSteps = int32(r.CachedSteps)
+	}
+	if r.Logs != nil {
+		b.Logs = r.Logs
+		b.CachedSteps = 0
+		for _, l := range r.Logs {
+			if l.Cached {
+				b.CachedSteps++
+			}
+		}
 	}
 	b.CurrentStep = b.TotalSteps
 }

@@ -1,0 +1,228 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"wrenn.dev/wrenn/agent"
+	"wrenn.dev/wrenn/cache"
+	"wrenn.dev/wrenn/compiler"
+	"wrenn.dev/wrenn/executor"
+	"wrenn.dev/wrenn/lang"
+)
+
+func init() { register(newBuildCmd) }
+
+type buildFlags struct {
+	file, contextDir, tag, target   string
+	buildArgs, noCacheFilter        []string
+	skipPrePost, noCache, dryRun    bool
+	vcpus, memory                   int
+	progress, cacheDir, root, agent string
+	token, output                   string
+}
+
+func newBuildCmd() *cobra.Command {
+	f := &buildFlags{}
+	cmd := &cobra.Command{
+		Use:   "build [flags]",
+		Short: "Build a template incrementally from a Wrennfile",
+		Long: `build compiles the Wrennfile, looks up every step's layer key in the cache,
+resumes from the deepest step whose layer still exists on the agent, and runs
+only the steps after it, committing a layer per step that changes files.
+
+Without --agent the local agent runs in this process under --root (default
+$WRENN_ROOT or /var/lib/wrenn), driven over a private socket by the same
+client as a remote agent. The base template ("minimal" unless FROM says
+otherwise) must exist there: see 'wrenn base bootstrap'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBuild(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.file, "file", "f", "Wrennfile", "the Wrennfile `PATH`")
+	fl.StringVar(&f.contextDir, "context", "", "build context `DIR` or archive (default: the Wrennfile's directory)")
+	fl.StringVarP(&f.tag, "tag", "t", "", "template `NAME` (also recorded as a cache ref)")
+	fl.StringVar(&f.target, "target", "", "build this `STAGE`")
+	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "set an ARG (`NAME=VALUE`, repeatable)")
+	fl.StringArrayVar(&f.noCacheFilter, "no-cache-filter", nil, "run this `LINE` or STAGE even when cached (repeatable)")
+	fl.BoolVar(&f.skipPrePost, "skip-pre-post", false, "leave out the pre- and post-build phases")
+	fl.BoolVar(&f.noCache, "no-cache", false, "run every step")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan with cached/will-run per step; run nothing")
+	fl.IntVar(&f.vcpus, "vcpus", 0, "vCPUs of the build sandbox")
+	fl.IntVar(&f.memory, "memory", 0, "memory of the build sandbox in `MB`")
+	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, tty, plain or json")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "layer cache `DIR` (default: the user cache directory)")
+	fl.StringVar(&f.root, "root", "", "state `DIR` of the embedded agent (default $WRENN_ROOT or /var/lib/wrenn)")
+	fl.StringVar(&f.agent, "agent", "", "build on the agent at `URL` instead of the embedded one")
+	fl.StringVar(&f.token, "token", "", "bearer `TOKEN` for --agent")
+	fl.StringVarP(&f.output, "output", "o", "", "export the final rootfs to `PATH`: DIR, file.tar or rootfs.ext4")
+	return cmd
+}
+
+func runBuild(cmd *cobra.Command, f *buildFlags) error {
+	switch f.progress {
+	case "auto", "tty", "plain", "json":
+	default:
+		return usageError("--progress %q: want auto, tty, plain or json", f.progress)
+	}
+	if f.agent != "" && f.root != "" {
+		return usageError("--root and --agent exclude each other")
+	}
+	args, err := parseBuildArgs(f.buildArgs)
+	if err != nil {
+		return err
+	}
+	src, err := os.ReadFile(f.file)
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
+	file, diags := lang.Parse(f.file, src)
+	if diags.HasErrors() {
+		for _, d := range diags.Errors() {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s:%d:%d: error: %s\n", f.file, d.Range.Start.Line, d.Range.Start.Column, d.Message)
+		}
+		return exitCode(ExitFailure, nil)
+	}
+	bctx, err := openBuildContext(f)
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
+
+	ctx, stopSignals := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+
+	url, token := f.agent, f.token
+	if url == "" {
+		root := f.root
+		if root == "" {
+			root = defaultRoot()
+		}
+		u, stop, err := startEmbeddedAgent(context.WithoutCancel(ctx), root)
+		if err != nil {
+			return exitCode(ExitFailure, fmt.Errorf("embedded agent on %s: %w", root, err))
+		}
+		defer stop()
+		url = u
+	}
+	client, err := agent.Dial(url, token)
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
+	defer client.Close()
+
+	cacheDir := f.cacheDir
+	if cacheDir == "" {
+		cacheDir = cache.DefaultDir()
+	}
+	store, err := cache.Open(cacheDir, cache.Options{LockWait: 30 * time.Second})
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
+	defer store.Close()
+
+	req := executor.Request{
+		Agent: client, Store: store, File: file, Name: f.tag, NoCache: f.noCache,
+		VCPUs: f.vcpus, MemoryMB: f.memory,
+		Options: compiler.Options{BuildArgs: args, SkipPrePost: f.skipPrePost, Target: f.target, Context: bctx},
+	}
+	if len(f.noCacheFilter) > 0 {
+		plan, _, err := executor.Plan(ctx, req)
+		if err != nil {
+			return exitCode(ExitFailure, err)
+		}
+		req.NoCacheSteps, err = noCacheSteps(plan, f.noCacheFilter)
+		if err != nil {
+			return err
+		}
+	}
+	out := newProgress(cmd.OutOrStdout(), f.progress)
+	if f.dryRun {
+		plan, cached, err := executor.Plan(ctx, req)
+		if err != nil {
+			return exitCode(ExitFailure, err)
+		}
+		out.dryRun(plan, cached, req.NoCache, req.NoCacheSteps)
+		return nil
+	}
+	req.Events = out.event
+	res, err := executor.Build(ctx, req)
+	if res != nil {
+		out.summary(res)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) || (res != nil && res.Status == executor.StatusCancelled) {
+			fmt.Fprintln(cmd.ErrOrStderr(), "wrenn: build cancelled")
+			return exitCode(ExitCanceled, nil)
+		}
+		return exitCode(ExitFailure, err)
+	}
+	if f.output != "" {
+		data, err := exportTar(ctx, client, res.Template)
+		if err == nil {
+			err = writeExport(ctx, data, f.output)
+		}
+		if err != nil {
+			return exitCode(ExitFailure, err)
+		}
+	}
+	return nil
+}
+
+// openBuildContext opens --context (a directory or an archive), by default
+// the Wrennfile's directory.
+func openBuildContext(f *buildFlags) (*compiler.Context, error) {
+	p := f.contextDir
+	if p == "" {
+		p = filepath.Dir(f.file)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("build context: %w", err)
+	}
+	if fi.IsDir() {
+		return compiler.OpenContext(p, compiler.ContextOptions{})
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("build context: %w", err)
+	}
+	return compiler.OpenArchive(data, compiler.ContextOptions{})
+}
+
+// noCacheSteps maps --no-cache-filter values (a source line or a stage
+// name) to the step IDs they force to run.
+func noCacheSteps(plan *compiler.Plan, filters []string) (map[int]bool, error) {
+	ids := map[int]bool{}
+	for _, v := range filters {
+		matched := false
+		if line, err := strconv.Atoi(v); err == nil {
+			for _, s := range plan.Steps {
+				if s.Range.Start.Line == line {
+					ids[s.ID], matched = true, true
+				}
+			}
+		} else {
+			for _, st := range plan.Stages {
+				if st.Name == v {
+					for _, id := range st.Steps {
+						ids[id] = true
+					}
+					matched = true
+				}
+			}
+		}
+		if !matched {
+			return nil, usageError("--no-cache-filter %q matches no step line or stage name", v)
+		}
+	}
+	return ids, nil
+}

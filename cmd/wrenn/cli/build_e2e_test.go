@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBuildEndToEnd drives `wrenn build` with the embedded local agent on a
+// busybox base: a first build runs every step, a second runs none, a
+// change to the last RUN runs only it, and --dry-run reports the same.
+func TestBuildEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	root, cacheDir := filepath.Join(dir, "root"), filepath.Join(dir, "cache")
+	var out, errb bytes.Buffer
+	if code := Run([]string{"base", "bootstrap", "--root", root, "minimal", "--from", "busybox"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("bootstrap: exit %d: %s", code, errb.String())
+	}
+	wf := filepath.Join(dir, "Wrennfile")
+	write := func(last string) {
+		src := "FROM minimal\nRUN echo a > /a\nCOPY hello.txt /hello.txt\nENV X=1\nRUN " + last + "\n"
+		if err := os.WriteFile(wf, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write("echo v1 > /v")
+	build := func(extra ...string) map[string]int {
+		t.Helper()
+		var out, errb bytes.Buffer
+		args := append([]string{"build", "-f", wf, "--root", root, "--cache-dir", cacheDir, "--skip-pre-post", "-t", "e2e", "--progress", "json"}, extra...)
+		if code := Run(args, nil, &out, &errb); code != 0 {
+			t.Fatalf("build: exit %d: %s\n%s", code, errb.String(), out.String())
+		}
+		counts := map[string]int{}
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			var ev map[string]any
+			if err := json.Unmarshal([]byte(line), &ev); err != nil {
+				t.Fatalf("not JSON: %q", line)
+			}
+			if ev["event"] == "step-end" || ev["event"] == "plan" {
+				counts[ev["status"].(string)]++
+			}
+		}
+		return counts
+	}
+	if got := build(); got["done"] != 4 || got["cached"] != 0 {
+		t.Fatalf("first build: %v, want 4 done", got)
+	}
+	if got := build(); got["cached"] != 4 || got["done"] != 0 {
+		t.Fatalf("second build: %v, want 4 cached", got)
+	}
+	write("echo v2 > /v")
+	if got := build("--dry-run"); got["cached"] != 3 || got["will run"] != 1 {
+		t.Fatalf("dry run: %v, want 3 cached, 1 will run", got)
+	}
+	if got := build(); got["cached"] != 3 || got["done"] != 1 {
+		t.Fatalf("after changing the last RUN: %v, want 3 cached, 1 done", got)
+	}
+	if got := build("--no-cache"); got["done"] != 4 {
+		t.Fatalf("--no-cache: %v, want 4 done", got)
+	}
+
+	// -o rootfs.ext4 holds what the steps wrote (read back with debugfs).
+	img := filepath.Join(dir, "rootfs.ext4")
+	if got := build("-o", img); got["cached"] != 4 {
+		t.Fatalf("export build: %v, want 4 cached", got)
+	}
+	for file, want := range map[string]string{"/v": "v2\n", "/hello.txt": "hi\n", "/a": "a\n"} {
+		out, err := exec.Command("debugfs", "-R", "cat "+file, img).Output()
+		if err != nil || string(out) != want {
+			t.Errorf("debugfs cat %s = %q, %v; want %q", file, out, err, want)
+		}
+	}
+	tarPath := filepath.Join(dir, "rootfs.tar")
+	build("-o", tarPath)
+	list, err := exec.Command("tar", "tf", tarPath).Output()
+	if err != nil || !strings.Contains(string(list), "\nhello.txt\n") || strings.Contains(string(list), "proc/") {
+		t.Errorf("tar export listing: %v\n%s", err, list)
+	}
+}

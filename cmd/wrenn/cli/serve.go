@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"wrenn.dev/wrenn/agent"
+	"wrenn.dev/wrenn/cache"
+	"wrenn.dev/wrenn/service"
+	"wrenn.dev/wrenn/service/execrunner"
+)
+
+func init() { register(newServeCmd) }
+
+type serveFlags struct {
+	listen, root, cacheDir, token, queue, agentToken string
+	agents                                           []string
+	workers                                          int
+	maxArchive                                       int64
+}
+
+func newServeCmd() *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Run the build service (wrenn.build.v1) with a durable queue",
+		Long: `serve runs the build service: builds are validated at create time, queued
+durably (Badger under <cache-dir>/service, or Redis with --queue redis://…),
+run by --workers workers on the least loaded agent, and survive restarts
+(running builds are re-queued and resume from their cached layers).
+
+Without --agent the local agent runs in this process under --root (default
+$WRENN_ROOT or /var/lib/wrenn). See docs/service.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`ADDR` to serve the API on")
+	fl.IntVar(&f.workers, "workers", 1, "builds run at once")
+	fl.StringVar(&f.root, "root", "", "state `DIR` of the embedded agent")
+	fl.StringArrayVar(&f.agents, "agent", nil, "run builds on the agent at `URL` (repeatable)")
+	fl.StringVar(&f.agentToken, "agent-token", "", "bearer `TOKEN` for --agent")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "layer cache `DIR` (default: the user cache directory)")
+	fl.StringVar(&f.token, "token", os.Getenv("WRENN_TOKEN"), "bearer `TOKEN` clients must send (default $WRENN_TOKEN)")
+	fl.StringVar(&f.queue, "queue", "badger", "queue backend: badger or redis://HOST:PORT/DB")
+	fl.Int64Var(&f.maxArchive, "max-archive-bytes", service.DefaultMaxArchiveBytes, "largest archive a build may upload")
+	return cmd
+}
+
+func runServe(cmd *cobra.Command, f *serveFlags) error {
+	if f.workers < 1 {
+		return usageError("--workers must be at least 1")
+	}
+	if f.queue != "badger" && !strings.HasPrefix(f.queue, "redis://") && !strings.HasPrefix(f.queue, "rediss://") {
+		return usageError("--queue %q: want badger or redis://…", f.queue)
+	}
+	ctx, stopSignals := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	bg := context.WithoutCancel(ctx)
+
+	cacheDir := f.cacheDir
+	if cacheDir == "" {
+		cacheDir = cache.DefaultDir()
+	}
+	layers, err := cache.Open(cacheDir, cache.Options{LockWait: 30 * time.Second})
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
+	defer layers.Close()
+	st, err := service.OpenStore(filepath.Join(cacheDir, "service"))
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
+	defer st.Close()
+
+	var hosts []*execrunner.Host
+	if len(f.agents) == 0 || f.root != "" {
+		root := f.root
+		if root == "" {
+			root = defaultRoot()
+		}
+		u, stop, err := startEmbeddedAgent(bg, root)
+		if err != nil {
+			return exitCode(ExitFailure, fmt.Errorf("embedded agent on %s: %w", root, err))
+		}
+		defer stop()
+		c, err := agent.Dial(u, "")
+		if err != nil {
+			return exitCode(ExitFailure, err)
+		}
+		defer c.Close()
+		hosts = append(hosts, &execrunner.Host{Name: "local:" + root, Agent: c})
+	}
+	for _, u := range f.agents {
+		c, err := agent.Dial(u, f.agentToken)
+		if err != nil {
+			return exitCode(ExitFailure, fmt.Errorf("--agent %s: %w", u, err))
+		}
+		defer c.Close()
+		hosts = append(hosts, &execrunner.Host{Name: u, Agent: c})
+	}
+	runner, err := execrunner.New(layers, hosts...)
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
+
+	var q service.Queue
+	if f.queue == "badger" {
+		q, err = service.NewBadgerQueue(st)
+	} else {
+		q, err = service.NewRedisQueue(ctx, f.queue)
+	}
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
+	defer q.Close()
+
+	errOut := cmd.ErrOrStderr()
+	svc, err := service.New(service.Config{
+		Store: st, Queue: q, Runner: runner, Workers: f.workers, MaxArchiveBytes: f.maxArchive,
+		Logf: func(format string, args ...any) { fmt.Fprintf(errOut, "wrenn serve: "+format+"\n", args...) },
+	})
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
+	if err := svc.Recover(ctx); err != nil {
+		return exitCode(ExitFailure, fmt.Errorf("recover builds: %w", err))
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
+	srv := service.NewHTTPServer(svc.Handler(f.token))
+	workCtx, stopWork := context.WithCancel(bg)
+	svc.Start(workCtx)
+	fmt.Fprintf(cmd.OutOrStdout(), "wrenn serve: listening on http://%s (%d workers, %d agents, queue %s)\n",
+		ln.Addr(), f.workers, len(hosts), strings.SplitN(f.queue, "@", 2)[len(strings.SplitN(f.queue, "@", 2))-1])
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	// Shutdown: stop taking requests, end running builds' contexts (they
+	// stay "running" and are re-queued on the next start).
+	sctx, cancel := context.WithTimeout(bg, 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	stopWork()
+	q.Close()
+	svc.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return exitCode(ExitFailure, err)
+	}
+	return nil
+}

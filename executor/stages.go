@@ -1,0 +1,262 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"wrenn.dev/wrenn/cache"
+	"wrenn.dev/wrenn/compiler"
+	"wrenn.dev/wrenn/lang"
+	pb "wrenn.dev/wrenn/proto/hostagent/v1"
+	lpb "wrenn.dev/wrenn/proto/wrenn/agent/v1"
+)
+
+// runStages builds every stage in plan order (a stage's base and --from
+// sources come before it) and ends the target stage in a template.
+func (b *builder) runStages(ctx context.Context, res *Result) error {
+	last := len(b.plan.Stages) - 1
+	for si := range b.plan.Stages {
+		if err := b.runStage(ctx, si, si == last, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sandbox is a live build sandbox and what its changes sit on.
+type sandbox struct {
+	id    string
+}
+
+func (b *builder) runStage(ctx context.Context, si int, target bool, res *Result) error {
+	st := b.plan.Stages[si]
+	n, start, err := b.resumePoint(ctx, si, true)
+	if err != nil {
+		return err
+	}
+	for _, id := range st.Steps[:n] {
+		b.cachedStep(b.plan.Step(id))
+		if s := b.plan.Step(id); s.MakesLayer {
+			b.reused = append(b.reused, s.Key.String())
+		}
+	}
+	if n == 0 {
+		if st.BaseStage >= 0 {
+			start = b.stageOut[st.BaseStage]
+		} else {
+			start = point{template: st.Base}
+		}
+	}
+	rest := st.Steps[n:]
+	if len(rest) == 0 && !target {
+		b.stageOut[si] = start
+		return nil
+	}
+	sb := &sandbox{}
+	sb.id, err = b.createSandbox(ctx, start)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if sb.id != "" {
+			destroy(b.req.Agent, sb.id)
+		}
+	}()
+	out := start
+	for i, id := range rest {
+		s := b.plan.Step(id)
+		if err := b.runStep(ctx, sb, s); err != nil {
+			return err
+		}
+		lastLayer := true
+		for _, later := range rest[i+1:] {
+			if b.plan.Step(later).MakesLayer {
+				lastLayer = false
+			}
+		}
+		if s.MakesLayer && (b.commits(s) || lastLayer) {
+			p, err := b.commit(ctx, sb, s)
+			if err != nil {
+				return err
+			}
+			out = p
+		}
+	}
+	if !target {
+		b.stageOut[si] = out
+		return nil
+	}
+	return b.finalize(ctx, sb, res)
+}
+
+// commit turns the sandbox's changes into a layer (or, on an agent without
+// LayerService, a snapshot the sandbox is recreated from) and records the
+// step's key only after the agent returned.
+func (b *builder) commit(ctx context.Context, sb *sandbox, s *compiler.Step) (point, error) {
+	var snap cache.SnapshotRef
+	var dgst string
+	var size int64
+	if b.facts.layers {
+		resp, err := b.req.Agent.CommitLayer(ctx, connect.NewRequest(&lpb.CommitLayerRequest{SandboxId: sb.id}))
+		if err != nil {
+			return point{}, fmt.Errorf("commit layer of step %d: %w", s.ID, err)
+		}
+		l := resp.Msg.Layer
+		snap = cache.SnapshotRef{Agent: b.facts.id, ID: l.Id, Kind: cache.KindLayer}
+		dgst, size = l.Digest, l.SizeBytes
+	} else {
+		name := "wrenn-layer-" + compiler.ShortKey(s.Key)
+		resp, err := b.req.Agent.CreateSnapshot(ctx, connect.NewRequest(&pb.CreateSnapshotRequest{SandboxId: sb.id, Name: name}))
+		if err != nil {
+			return point{}, fmt.Errorf("snapshot step %d: %w", s.ID, err)
+		}
+		sb.id = "" // the snapshot ended the sandbox
+		size = resp.Msg.SizeBytes
+		snap = cache.SnapshotRef{Agent: b.facts.id, ID: name, Kind: cache.KindSnapshot}
+		id, err := b.createSandbox(ctx, point{template: name})
+		if err != nil {
+			return point{}, err
+		}
+		sb.id = id
+	}
+	if err := b.req.Store.Put(ctx, cache.NewRecord(b.plan, s, snap, dgst, size, b.name)); err != nil {
+		return point{}, fmt.Errorf("record step %d: %w", s.ID, err)
+	}
+	return pointOf(snap), nil
+}
+
+// exec runs script with /bin/sh -c as the seed does.
+func (b *builder) exec(ctx context.Context, sandboxID, script string, timeout time.Duration) (*pb.ExecResponse, error) {
+	resp, err := b.req.Agent.Exec(ctx, connect.NewRequest(&pb.ExecRequest{SandboxId: sandboxID, Cmd: "/bin/sh", Args: []string{"-c", script}, TimeoutSec: timeoutSec(timeout)}))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}
+
+// runStep runs one step and logs it. START only logs: its process would
+// not survive the next commit, so finalize launches it.
+func (b *builder) runStep(ctx context.Context, sb *sandbox, s *compiler.Step) error {
+	t0 := time.Now()
+	b.emit(Event{Type: "step-start", Step: s.ID, Phase: string(s.Phase), Cmd: s.Text})
+	entry := LogEntry{Step: s.ID, Phase: string(s.Phase), Cmd: s.Text}
+	var stdout, stderr string
+	exit := 0
+	fail := func(err error) error {
+		entry.ElapsedMs = time.Since(t0).Milliseconds()
+		entry.Stdout, entry.Stderr, entry.Exit = stdout, stderr, exit
+		b.logs = append(b.logs, entry)
+		b.emit(Event{Type: "step-end", Step: s.ID, Phase: string(s.Phase), Cmd: s.Text, Status: "failed", Exit: exit, Elapsed: time.Since(t0), Output: lastLine(stdout, stderr)})
+		return err
+	}
+	if s.Kind != lang.KindStart && s.Script != "" {
+		if s.Copy != nil {
+			if err := b.stage(ctx, sb, s); err != nil {
+				return fail(fmt.Errorf("%s step %d failed: %w", s.Phase, s.ID, err))
+			}
+		}
+		script := s.Script
+		if s.Copy != nil {
+			// The staging area is removed in the same exec, so it
+			// never ends up in the layer.
+			script = "( " + script + " ); rc=$?; rm -rf " + compiler.Quote(s.Copy.Staging) + " /tmp/build-files.tar; exit $rc"
+		}
+		out, err := b.exec(ctx, sb.id, script, s.Timeout)
+		if err != nil {
+			return fail(fmt.Errorf("%s step %d failed: %w", s.Phase, s.ID, err))
+		}
+		stdout, stderr, exit = string(out.Stdout), string(out.Stderr), int(out.ExitCode)
+		if exit != 0 {
+			msg := strings.TrimSpace(stderr)
+			if msg == "" {
+				msg = fmt.Sprintf("exit code %d", exit)
+			}
+			return fail(fmt.Errorf("%s step %d failed: %s", s.Phase, s.ID, msg))
+		}
+	}
+	b.ran++
+	entry.Ok, entry.Stdout, entry.Stderr = true, stdout, stderr
+	entry.ElapsedMs = time.Since(t0).Milliseconds()
+	b.logs = append(b.logs, entry)
+	b.emit(Event{Type: "step-end", Step: s.ID, Phase: string(s.Phase), Cmd: s.Text, Status: "done", Elapsed: time.Since(t0), Output: lastLine(stdout, stderr)})
+	return nil
+}
+
+// stage puts a COPY's sources under its staging directory: the selected
+// context files as a tar (only those travel), or for --from the paths
+// tarred out of a sandbox on the source stage's output.
+func (b *builder) stage(ctx context.Context, sb *sandbox, s *compiler.Step) error {
+	c := s.Copy
+	var buf bytes.Buffer
+	if c.FromStage < 0 {
+		if b.req.Options.Context == nil {
+			return fmt.Errorf("COPY needs a build context")
+		}
+		if err := b.req.Options.Context.WriteTar(&buf, c.Selection); err != nil {
+			return err
+		}
+	} else {
+		data, err := b.tarFromStage(ctx, c)
+		if err != nil {
+			return err
+		}
+		buf.Write(data)
+	}
+	if _, err := b.req.Agent.WriteFile(ctx, connect.NewRequest(&pb.WriteFileRequest{SandboxId: sb.id, Path: "/tmp/build-files.tar", Content: buf.Bytes()})); err != nil {
+		return fmt.Errorf("upload build files: %w", err)
+	}
+	out, err := b.exec(ctx, sb.id, "mkdir -p "+compiler.Quote(c.Staging)+" && tar xf /tmp/build-files.tar -C "+compiler.Quote(c.Staging), 5*time.Minute)
+	if err != nil {
+		return fmt.Errorf("extract build files: %w", err)
+	}
+	if out.ExitCode != 0 {
+		return fmt.Errorf("extract build files: %s", strings.TrimSpace(string(out.Stderr)))
+	}
+	return nil
+}
+
+func (b *builder) tarFromStage(ctx context.Context, c *compiler.CopySpec) ([]byte, error) {
+	src, ok := b.stageOut[c.FromStage]
+	if !ok {
+		return nil, fmt.Errorf("stage %d has not been built", c.FromStage)
+	}
+	id, err := b.createSandbox(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	defer destroy(b.req.Agent, id)
+	var paths []string
+	for _, p := range c.Sources {
+		paths = append(paths, compiler.Quote(strings.TrimPrefix(path.Clean("/"+p), "/")))
+	}
+	out, err := b.exec(ctx, id, "tar cf /tmp/wrenn-from.tar -C / "+strings.Join(paths, " "), 5*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	if out.ExitCode != 0 {
+		return nil, fmt.Errorf("COPY --from: %s", strings.TrimSpace(string(out.Stderr)))
+	}
+	data, err := b.req.Agent.ReadFile(ctx, connect.NewRequest(&pb.ReadFileRequest{SandboxId: id, Path: "/tmp/wrenn-from.tar"}))
+	if err != nil {
+		return nil, err
+	}
+	return data.Msg.Content, nil
+}
+
+func lastLine(outs ...string) string {
+	l := ""
+	for _, o := range outs {
+		for _, line := range strings.Split(o, "\n") {
+			if t := strings.TrimSpace(line); t != "" {
+				l = t
+			}
+		}
+	}
+	return l
+}
