@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -93,13 +95,46 @@ type builder struct {
 	reused   []string
 	ran      int
 	cached   int
+
+	// mu guards the fields above (stages run in parallel); emitMu keeps
+	// Events calls sequential.
+	mu     sync.Mutex
+	emitMu sync.Mutex
 }
 
 func (b *builder) emit(e Event) {
 	if b.req.Events != nil {
+		b.emitMu.Lock()
+		defer b.emitMu.Unlock()
 		e.Total = len(b.plan.Steps)
 		b.req.Events(e)
 	}
+}
+
+// logStep appends a log entry and counts it.
+func (b *builder) logStep(e LogEntry) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.logs = append(b.logs, e)
+	switch {
+	case e.Cached:
+		b.cached++
+	case e.Ok:
+		b.ran++
+	}
+}
+
+func (b *builder) out(si int) (point, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.stageOut[si]
+	return p, ok
+}
+
+func (b *builder) setOut(si int, p point) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stageOut[si] = p
 }
 
 func (b *builder) noCache(s *compiler.Step) bool {
@@ -165,6 +200,7 @@ func (b *builder) touch(keys []string) {
 // finish fills the counters and turns err into the result's status: a
 // cancelled build is cancelled, never failed.
 func (b *builder) finish(ctx context.Context, res *Result, err error) (*Result, error) {
+	sort.SliceStable(b.logs, func(i, j int) bool { return b.logs[i].Step < b.logs[j].Step })
 	res.Logs, res.Ran, res.Cached = b.logs, b.ran, b.cached
 	res.Status = StatusSuccess
 	if err != nil {
@@ -204,8 +240,7 @@ func (b *builder) finalCached(ctx context.Context) bool {
 }
 
 func (b *builder) cachedStep(s *compiler.Step) {
-	b.cached++
-	b.logs = append(b.logs, LogEntry{Step: s.ID, Phase: string(s.Phase), Cmd: s.Text, Ok: true, Cached: true})
+	b.logStep(LogEntry{Step: s.ID, Phase: string(s.Phase), Cmd: s.Text, Ok: true, Cached: true})
 	b.emit(Event{Type: "step-end", Step: s.ID, Phase: string(s.Phase), Cmd: s.Text, Status: "cached"})
 }
 

@@ -2,11 +2,16 @@ package executor_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"wrenn.dev/wrenn/agent"
+	"wrenn.dev/wrenn/compiler"
+	"wrenn.dev/wrenn/executor"
+	"wrenn.dev/wrenn/lang"
 )
 
 // TestSeedSemanticsBusybox covers USER (the busybox adduser stand-in takes
@@ -96,5 +101,102 @@ func TestWithoutLayerService(t *testing.T) {
 	}
 	if got := p.readFile("/b"); got != "bb\n" {
 		t.Fatalf("/b = %q", got)
+	}
+}
+
+// TestCancelIsCancelled cancels a build during a step: the status is
+// cancelled (not failed), the sandbox is gone, the running step is not
+// recorded, and the next build resumes after the last finished step.
+func TestCancelIsCancelled(t *testing.T) {
+	src := "FROM minimal\nRUN echo a > /a\nRUN sleep 30\n"
+	p := newProject(t, src, nil)
+	f, _ := lang.Parse("Wrennfile", []byte(src))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res, err := executor.Build(ctx, executor.Request{Agent: env.client, Store: p.store, File: f, Name: p.name,
+		Options: compiler.Options{SkipPrePost: true},
+		Events: func(e executor.Event) {
+			if e.Type == "step-start" && e.Step == 2 {
+				go func() { time.Sleep(300 * time.Millisecond); cancel() }()
+			}
+		}})
+	if err == nil || res == nil || res.Status != executor.StatusCancelled || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v %+v, want cancelled", err, res)
+	}
+	sbs, _ := env.backend.ListSandboxes(context.Background())
+	if len(sbs) != 0 {
+		t.Fatalf("sandboxes left behind: %v", sbs)
+	}
+	p.write("Wrennfile", strings.Replace(src, "sleep 30", "true", 1))
+	if got := ran(p.build()); fmt.Sprint(got) != "[2]" {
+		t.Fatalf("after cancel ran %v, want [2]", got)
+	}
+}
+
+// TestMultiStage builds two independent stages (in parallel) and a final
+// stage that copies from both; changing one source stage re-runs that stage
+// and the final stage from its COPY --from on, never the other stage.
+func TestMultiStage(t *testing.T) {
+	src := `FROM minimal AS a
+RUN mkdir -p /out && echo from-a-v1 > /out/a.txt
+FROM minimal AS b
+RUN mkdir -p /out && echo from-b > /out/b.txt
+FROM minimal
+RUN echo base > /base
+COPY --from=b /out/b.txt /final/b.txt
+COPY --from=a /out/a.txt /final/a.txt
+RUN cat /final/a.txt /final/b.txt > /final/both
+`
+	p := newProject(t, src, nil)
+	if got := ran(p.build()); len(got) != 6 {
+		t.Fatalf("first build ran %v, want all 6", got)
+	}
+	if got := p.readFile("/final/both"); got != "from-a-v1\nfrom-b\n" {
+		t.Fatalf("/final/both = %q", got)
+	}
+	p.write("Wrennfile", strings.Replace(src, "from-a-v1", "from-a-v2", 1))
+	res := p.build()
+	var names []string
+	for _, l := range res.Logs {
+		if !l.Cached {
+			names = append(names, l.Cmd)
+		}
+	}
+	if got := ran(res); fmt.Sprint(got) != "[1 5 6]" {
+		t.Fatalf("after changing stage a ran %v %q, want [1 5 6]", got, names)
+	}
+	if got := p.readFile("/final/both"); got != "from-a-v2\nfrom-b\n" {
+		t.Fatalf("/final/both = %q", got)
+	}
+}
+
+// TestConcurrentBuildsRunSharedStepOnce runs two builds of the same steps
+// (different template names) at once in one process with one store: each
+// step runs in exactly one of them.
+func TestConcurrentBuildsRunSharedStepOnce(t *testing.T) {
+	src := "FROM minimal\nRUN sleep 0.5 && echo a > /a\nRUN echo b > /b\n"
+	p := newProject(t, src, nil)
+	f, _ := lang.Parse("Wrennfile", []byte(src))
+	results := make(chan *executor.Result, 2)
+	errs := make(chan error, 2)
+	for _, name := range []string{p.name + "-x", p.name + "-y"} {
+		go func() {
+			res, err := executor.Build(context.Background(), executor.Request{Agent: env.client, Store: p.store, File: f, Name: name,
+				Options: compiler.Options{SkipPrePost: true}})
+			results <- res
+			errs <- err
+		}()
+	}
+	runs := map[int]int{}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ran(<-results) {
+			runs[id]++
+		}
+	}
+	if runs[1] != 1 || runs[2] != 1 {
+		t.Fatalf("step runs across both builds: %v, want each once", runs)
 	}
 }

@@ -83,6 +83,15 @@ func TestKillDuringStepResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
+	// The killed build's sandbox is an orphan on the agent (a restart of
+	// the agent removes such sandboxes); remove it so later tests see a
+	// clean agent.
+	t.Cleanup(func() {
+		sbs, _ := env.backend.ListSandboxes(context.Background())
+		for _, sb := range sbs {
+			_ = env.backend.DestroySandbox(context.Background(), sb.ID)
+		}
+	})
 
 	// Resume without the slow step: steps 1 and 2 come from the cache.
 	if err := os.WriteFile(filepath.Join(dir, "Wrennfile"), []byte(strings.Replace(src, "sleep 30", "true", 1)), 0o644); err != nil {

@@ -3,12 +3,14 @@ package executor
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
 	"time"
 
 	"connectrpc.com/connect"
+	"golang.org/x/sync/errgroup"
 
 	"wrenn.dev/wrenn/cache"
 	"wrenn.dev/wrenn/compiler"
@@ -17,21 +19,48 @@ import (
 	lpb "wrenn.dev/wrenn/proto/wrenn/agent/v1"
 )
 
-// runStages builds every stage in plan order (a stage's base and --from
-// sources come before it) and ends the target stage in a template.
+// runStages builds the stages, each as soon as the stages it starts from
+// or copies from are done, so independent stages run in parallel; the
+// target stage (last) ends in a template. The first failure cancels the
+// other stages.
 func (b *builder) runStages(ctx context.Context, res *Result) error {
-	last := len(b.plan.Stages) - 1
-	for si := range b.plan.Stages {
-		if err := b.runStage(ctx, si, si == last, res); err != nil {
-			return err
-		}
+	n := len(b.plan.Stages)
+	done := make([]chan struct{}, n)
+	for i := range done {
+		done[i] = make(chan struct{})
 	}
-	return nil
+	g, gctx := errgroup.WithContext(ctx)
+	for si, st := range b.plan.Stages {
+		deps := map[int]bool{}
+		if st.BaseStage >= 0 {
+			deps[st.BaseStage] = true
+		}
+		for _, id := range st.Steps {
+			if c := b.plan.Step(id).Copy; c != nil && c.FromStage >= 0 {
+				deps[c.FromStage] = true
+			}
+		}
+		g.Go(func() error {
+			for d := range deps {
+				select {
+				case <-done[d]:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+			if err := b.runStage(gctx, si, si == n-1, res); err != nil {
+				return err
+			}
+			close(done[si])
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // sandbox is a live build sandbox and what its changes sit on.
 type sandbox struct {
-	id    string
+	id string
 }
 
 func (b *builder) runStage(ctx context.Context, si int, target bool, res *Result) error {
@@ -43,19 +72,21 @@ func (b *builder) runStage(ctx context.Context, si int, target bool, res *Result
 	for _, id := range st.Steps[:n] {
 		b.cachedStep(b.plan.Step(id))
 		if s := b.plan.Step(id); s.MakesLayer {
+			b.mu.Lock()
 			b.reused = append(b.reused, s.Key.String())
+			b.mu.Unlock()
 		}
 	}
 	if n == 0 {
 		if st.BaseStage >= 0 {
-			start = b.stageOut[st.BaseStage]
+			start, _ = b.out(st.BaseStage)
 		} else {
 			start = point{template: st.Base}
 		}
 	}
 	rest := st.Steps[n:]
 	if len(rest) == 0 && !target {
-		b.stageOut[si] = start
+		b.setOut(si, start)
 		return nil
 	}
 	sb := &sandbox{}
@@ -71,7 +102,33 @@ func (b *builder) runStage(ctx context.Context, si int, target bool, res *Result
 	out := start
 	for i, id := range rest {
 		s := b.plan.Step(id)
-		if err := b.runStep(ctx, sb, s); err != nil {
+		var unlock func()
+		if s.MakesLayer && !b.noCache(s) {
+			unlock = lockKey(b.facts.id + "\x00" + s.Key.String())
+			p, ok, err := b.madeMeanwhile(ctx, s)
+			if err != nil {
+				unlock()
+				return err
+			}
+			if ok {
+				// Another build in this process ran the step while
+				// this one waited: continue from its layer.
+				unlock()
+				destroy(b.req.Agent, sb.id)
+				sb.id = ""
+				if sb.id, err = b.createSandbox(ctx, p); err != nil {
+					return err
+				}
+				b.cachedStep(s)
+				out = p
+				continue
+			}
+		}
+		err := b.runStep(ctx, sb, s)
+		if err != nil {
+			if unlock != nil {
+				unlock()
+			}
 			return err
 		}
 		lastLayer := true
@@ -83,16 +140,38 @@ func (b *builder) runStage(ctx context.Context, si int, target bool, res *Result
 		if s.MakesLayer && (b.commits(s) || lastLayer) {
 			p, err := b.commit(ctx, sb, s)
 			if err != nil {
+				if unlock != nil {
+					unlock()
+				}
 				return err
 			}
 			out = p
 		}
+		if unlock != nil {
+			unlock()
+		}
 	}
 	if !target {
-		b.stageOut[si] = out
+		b.setOut(si, out)
 		return nil
 	}
 	return b.finalize(ctx, sb, res)
+}
+
+// madeMeanwhile reports whether the step's key got a usable record after
+// this build looked the stage up (another build made it).
+func (b *builder) madeMeanwhile(ctx context.Context, s *compiler.Step) (point, bool, error) {
+	rec, err := b.req.Store.Get(ctx, s.Key.String())
+	if err != nil {
+		if errors.Is(err, cache.ErrNotFound) {
+			return point{}, false, nil
+		}
+		return point{}, false, fmt.Errorf("cache lookup: %w", err)
+	}
+	if rec.Snapshot.Agent != b.facts.id || !b.exists(ctx, rec.Snapshot) {
+		return point{}, false, nil
+	}
+	return pointOf(rec.Snapshot), true, nil
 }
 
 // commit turns the sandbox's changes into a layer (or, on an agent without
@@ -151,7 +230,7 @@ func (b *builder) runStep(ctx context.Context, sb *sandbox, s *compiler.Step) er
 	fail := func(err error) error {
 		entry.ElapsedMs = time.Since(t0).Milliseconds()
 		entry.Stdout, entry.Stderr, entry.Exit = stdout, stderr, exit
-		b.logs = append(b.logs, entry)
+		b.logStep(entry)
 		b.emit(Event{Type: "step-end", Step: s.ID, Phase: string(s.Phase), Cmd: s.Text, Status: "failed", Exit: exit, Elapsed: time.Since(t0), Output: lastLine(stdout, stderr)})
 		return err
 	}
@@ -180,10 +259,9 @@ func (b *builder) runStep(ctx context.Context, sb *sandbox, s *compiler.Step) er
 			return fail(fmt.Errorf("%s step %d failed: %s", s.Phase, s.ID, msg))
 		}
 	}
-	b.ran++
 	entry.Ok, entry.Stdout, entry.Stderr = true, stdout, stderr
 	entry.ElapsedMs = time.Since(t0).Milliseconds()
-	b.logs = append(b.logs, entry)
+	b.logStep(entry)
 	b.emit(Event{Type: "step-end", Step: s.ID, Phase: string(s.Phase), Cmd: s.Text, Status: "done", Elapsed: time.Since(t0), Output: lastLine(stdout, stderr)})
 	return nil
 }
@@ -222,7 +300,7 @@ func (b *builder) stage(ctx context.Context, sb *sandbox, s *compiler.Step) erro
 }
 
 func (b *builder) tarFromStage(ctx context.Context, c *compiler.CopySpec) ([]byte, error) {
-	src, ok := b.stageOut[c.FromStage]
+	src, ok := b.out(c.FromStage)
 	if !ok {
 		return nil, fmt.Errorf("stage %d has not been built", c.FromStage)
 	}

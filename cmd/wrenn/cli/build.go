@@ -144,7 +144,12 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 			return err
 		}
 	}
-	out := newProgress(cmd.OutOrStdout(), f.progress)
+	mode := f.progress
+	if f.dryRun && mode != "json" {
+		mode = "plain"
+	}
+	out := newProgress(cmd.OutOrStdout(), mode)
+	defer out.close()
 	if f.dryRun {
 		plan, cached, err := executor.Plan(ctx, req)
 		if err != nil {

@@ -21,6 +21,7 @@ type progress struct {
 	w    io.Writer
 	json bool
 	tty  bool
+	live *ttyDisplay // the live view when tty
 }
 
 func newProgress(w io.Writer, mode string) *progress {
@@ -31,6 +32,9 @@ func newProgress(w io.Writer, mode string) *progress {
 		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 			p.tty = true
 		}
+	}
+	if p.tty && !p.json {
+		p.live = newTTYDisplay(w)
 	}
 	return p
 }
@@ -47,6 +51,10 @@ type stepEndJSON struct {
 }
 
 func (p *progress) event(e executor.Event) {
+	if p.live != nil {
+		p.live.event(e)
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {
@@ -62,10 +70,6 @@ func (p *progress) event(e executor.Event) {
 		return
 	}
 	switch e.Type {
-	case "step-start":
-		if p.tty {
-			fmt.Fprintf(p.w, "[%d/%d] %s  running…\n", e.Step, e.Total, e.Cmd)
-		}
 	case "step-end":
 		switch e.Status {
 		case "cached":
@@ -83,6 +87,7 @@ func (p *progress) event(e executor.Event) {
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
 func (p *progress) summary(res *executor.Result) {
+	p.close()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {
@@ -91,6 +96,13 @@ func (p *progress) summary(res *executor.Result) {
 		return
 	}
 	fmt.Fprintf(p.w, "%d steps, %d cached, %d run, %s: %s %s (%s)\n", res.Steps, res.Cached, res.Ran, secs(res.Elapsed), res.Status, res.Template, res.Type)
+}
+
+// close ends the live view (its ticker) if there is one.
+func (p *progress) close() {
+	if p.live != nil {
+		p.live.finish()
+	}
 }
 
 func (p *progress) dryRun(plan *compiler.Plan, cached map[int]bool, noCache bool, forced map[int]bool) {
