@@ -176,20 +176,32 @@ func (s *BadgerStore) view(ctx context.Context, fn func(*badger.Txn) error) erro
 	return s.db.View(fn)
 }
 
-func (s *BadgerStore) update(ctx context.Context, fn func(*badger.Txn) error) error {
+// lockWrite checks that the store takes writes (open, not a read-only
+// snapshot, context live) and serialises writers; call the returned func
+// when the write is done.
+func (s *BadgerStore) lockWrite(ctx context.Context) (unlock func(), err error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	if s.closed {
-		return ErrClosed
+		s.mu.RUnlock()
+		return nil, ErrClosed
 	}
 	if s.snapshotDir != "" {
-		return ErrReadOnly
+		s.mu.RUnlock()
+		return nil, ErrReadOnly
 	}
 	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	return func() { s.wmu.Unlock(); s.mu.RUnlock() }, nil
+}
+
+func (s *BadgerStore) update(ctx context.Context, fn func(*badger.Txn) error) error {
+	unlock, err := s.lockWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	for attempt := 0; ; attempt++ {
 		err := s.db.Update(fn)
 		if errors.Is(err, badger.ErrConflict) && attempt < 5 {
@@ -276,19 +288,11 @@ func (s *BadgerStore) PutMany(ctx context.Context, recs []Record) error {
 		}
 		fillTimes(&recs[i], now)
 	}
-	if err := ctx.Err(); err != nil {
+	unlock, err := s.lockWrite(ctx)
+	if err != nil {
 		return err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
-	}
-	if s.snapshotDir != "" {
-		return ErrReadOnly
-	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer unlock()
 	txn := s.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	for i := 0; i < len(recs); i++ {
