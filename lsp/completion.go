@@ -17,15 +17,10 @@ import (
 // written after `--`, earlier stage names after `--from=` or `FROM `, and
 // the variables in scope after `$` or `${`.
 func (s *server) completion(ctx context.Context, raw json.RawMessage) (any, error) {
-	var p protocol.CompletionParams
-	if err := decode(raw, &p); err != nil {
-		return nil, err
-	}
-	d, err := s.doc(p.TextDocument.URI)
+	d, off, err := s.docAt(raw)
 	if err != nil {
 		return nil, err
 	}
-	off := d.m.offset(p.Position)
 	items := s.completeAt(d, off)
 	return &protocol.CompletionList{IsIncomplete: false, Items: items}, nil
 }

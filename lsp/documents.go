@@ -57,6 +57,21 @@ func (s *server) doc(u protocol.DocumentURI) (*document, error) {
 	return d.analysed(s.lintConfig()), nil
 }
 
+// docAt decodes the document and position every position request
+// (hover, completion, definition) carries, and returns the analysed
+// document and the byte offset of the position.
+func (s *server) docAt(raw json.RawMessage) (*document, int, error) {
+	var p protocol.TextDocumentPositionParams
+	if err := decode(raw, &p); err != nil {
+		return nil, 0, err
+	}
+	d, err := s.doc(p.TextDocument.URI)
+	if err != nil {
+		return nil, 0, err
+	}
+	return d, d.m.offset(p.Position), nil
+}
+
 func (s *server) didOpen(ctx context.Context, raw json.RawMessage) (any, error) {
 	var p protocol.DidOpenTextDocumentParams
 	if err := decode(raw, &p); err != nil {

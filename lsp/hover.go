@@ -16,15 +16,10 @@ import (
 // flag (from lang's documentation, the source SPEC.md is written from), a
 // variable (where it is set and its value), or a stage name.
 func (s *server) hover(ctx context.Context, raw json.RawMessage) (any, error) {
-	var p protocol.HoverParams
-	if err := decode(raw, &p); err != nil {
-		return nil, err
-	}
-	d, err := s.doc(p.TextDocument.URI)
+	d, off, err := s.docAt(raw)
 	if err != nil {
 		return nil, err
 	}
-	off := d.m.offset(p.Position)
 	text, start, end := s.hoverText(d, off)
 	if text == "" {
 		return nil, nil

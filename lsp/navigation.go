@@ -15,15 +15,10 @@ import (
 // the stage's `AS x`, and from a variable to the ENV or ARG that last set
 // it before the reference.
 func (s *server) definition(ctx context.Context, raw json.RawMessage) (any, error) {
-	var p protocol.DefinitionParams
-	if err := decode(raw, &p); err != nil {
-		return nil, err
-	}
-	d, err := s.doc(p.TextDocument.URI)
+	d, off, err := s.docAt(raw)
 	if err != nil {
 		return nil, err
 	}
-	off := d.m.offset(p.Position)
 	r, ok := s.definitionAt(d, off)
 	if !ok {
 		return []protocol.Location{}, nil
