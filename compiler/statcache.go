@@ -1,7 +1,7 @@
 package compiler
 
 import (
-	"encoding/gob"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -69,7 +69,7 @@ func (c *MemStatCache) Len() int {
 	return len(c.m)
 }
 
-// FileStatCache is a MemStatCache loaded from and saved to one file (gob),
+// FileStatCache is a MemStatCache loaded from and saved to one JSON file,
 // for the CLI when no Badger cache is open.
 type FileStatCache struct {
 	*MemStatCache
@@ -77,7 +77,7 @@ type FileStatCache struct {
 }
 
 // statCacheVersion guards the file format.
-const statCacheVersion = 1
+const statCacheVersion = 2 // 1 was gob, whose package init every wrenn start paid for
 
 type statCacheFile struct {
 	Version int
@@ -97,7 +97,7 @@ func OpenFileStatCache(path string) (*FileStatCache, error) {
 	}
 	defer f.Close()
 	var sf statCacheFile
-	if err := gob.NewDecoder(f).Decode(&sf); err == nil && sf.Version == statCacheVersion && sf.Entries != nil {
+	if err := json.NewDecoder(f).Decode(&sf); err == nil && sf.Version == statCacheVersion && sf.Entries != nil {
 		c.m = sf.Entries
 	}
 	return c, nil
@@ -115,7 +115,7 @@ func (c *FileStatCache) Save() error {
 		return fmt.Errorf("save stat cache: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := gob.NewEncoder(tmp).Encode(statCacheFile{Version: statCacheVersion, Entries: c.m}); err != nil {
+	if err := json.NewEncoder(tmp).Encode(statCacheFile{Version: statCacheVersion, Entries: c.m}); err != nil {
 		tmp.Close()
 		return fmt.Errorf("save stat cache: %w", err)
 	}
