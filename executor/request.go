@@ -39,8 +39,12 @@ type Request struct {
 }
 
 // Event is one progress report.
+//
+// Types: "step-start", "output" (a chunk of a running step's stdout or
+// stderr, as it arrives), "step-end", "sandbox" (a sandbox was created for
+// the build; Sandbox names it) and "info".
 type Event struct {
-	Type    string // "step-start", "step-end", "info"
+	Type    string
 	Step    int
 	Total   int
 	Phase   string
@@ -50,6 +54,9 @@ type Event struct {
 	Elapsed time.Duration
 	Output  string // step-end: the last line of output
 	Message string // info
+	Stream  string // output: "stdout" or "stderr"
+	Data    string // output: the chunk
+	Sandbox string // sandbox: the sandbox's id on the agent
 }
 
 // LogEntry is one step of the build log, with the seed's fields plus
