@@ -115,15 +115,6 @@ func (s state) lookup(name string) (string, bool) {
 	return v, ok
 }
 
-// scriptEnv is what a command sees: ARG values, overridden by ENV.
-func (s state) scriptEnv() map[string]string {
-	m := copyMap(s.args)
-	for k, v := range s.env {
-		m[k] = v
-	}
-	return m
-}
-
 func (c *compiler) errorAt(r lang.Range, code, msg, detail string) {
 	c.diags = append(c.diags, lang.Diagnostic{Severity: lang.SeverityError, Code: code, Message: msg, Detail: detail, Range: r})
 }
@@ -221,28 +212,25 @@ type chain struct {
 	st        state
 	parentKey digest.Digest
 	parentID  int
-	// prefix caches statePrefix of the current workdir and script env;
-	// it changes only at ENV, ARG, USER and WORKDIR.
-	prefix      string
-	prefixValid bool
-	// envJSON and argsJSON cache the canonical encodings of the env and
-	// ARG maps for the preimages of successive steps.
-	envJSON, argsJSON []byte
+	// vars mirrors st.env and st.args with what steps share while they
+	// do not change (encodings, the hashed key prefix, the script's
+	// variables).
+	vars envState
 }
 
-// stateChanged drops what is cached about the current state.
-func (ch *chain) stateChanged() {
-	ch.prefixValid = false
-	ch.envJSON, ch.argsJSON = nil, nil
-}
-
-// scriptPrefix is the `cd … && K='v' … ` prefix of the current state.
-func (ch *chain) scriptPrefix() string {
-	if !ch.prefixValid {
-		ch.prefix = statePrefix(ch.st.workdir, ch.st.scriptEnv())
-		ch.prefixValid = true
+// script is what RUN and START run: body (`/bin/sh -c 'cmd'` or the START
+// form) after the state prefix `[cd 'WD' && ]K='v' … `, wrapped in su for
+// a user other than root. Equal to runWithPrefix(user, statePrefix(…),
+// …), built from the cached variable part (TestChainScriptMatchesRunScript).
+func (ch *chain) script(user, body string) string {
+	cd := ""
+	if ch.st.workdir != "" {
+		cd = "cd " + Quote(ch.st.workdir) + " && "
 	}
-	return ch.prefix
+	if user == "" || user == "root" {
+		return cd + ch.vars.vars(false) + body
+	}
+	return "su " + Quote(user) + " -s /bin/sh -c '" + escapeQuotes(cd) + ch.vars.vars(true) + escapeQuotes(body) + "'"
 }
 
 func (c *compiler) compileStage(s *lang.Stage, isTarget bool) {
@@ -256,6 +244,7 @@ func (c *compiler) compileStage(s *lang.Stage, isTarget bool) {
 		ps.BaseStage, ps.BaseKey = r.planIdx, r.finalKey
 		ch.st = r.end.clone()
 		ch.st.args = map[string]string{} // ARGs are scoped to their stage
+		ch.vars.reset(ch.st.env, ch.st.args)
 		ch.parentKey, ch.parentID = r.finalKey, r.lastID
 	} else {
 		template := s.Base
@@ -280,6 +269,7 @@ func (c *compiler) compileStage(s *lang.Stage, isTarget bool) {
 		ps.BaseKey = digest.FromBytes(ps.BasePreimage)
 		ps.BaseEnv = copyMap(env)
 		ch.st = state{user: "root", env: env, args: map[string]string{}}
+		ch.vars.reset(ch.st.env, ch.st.args)
 		ch.parentKey = ps.BaseKey
 		if !c.skip {
 			ch.hidden(PhasePreBuild, preBuildLines)
@@ -359,12 +349,7 @@ func (ch *chain) add(st *Step, pre *Preimage, extraKeys []digest.Digest, extraID
 	pre.Parents = append([]digest.Digest{ch.parentKey}, extraKeys...)
 	pre.User, pre.Workdir = ch.st.user, ch.st.workdir
 	pre.Env, pre.BuildArgs = st.Env, st.Args
-	if ch.envJSON == nil {
-		ch.envJSON = appendStringMap(nil, ch.st.env)
-		ch.argsJSON = appendStringMap(nil, ch.st.args)
-	}
-	st.Preimage = pre.encodeCanonical(ch.envJSON, ch.argsJSON)
-	st.Key = digest.FromBytes(st.Preimage)
+	st.Preimage, st.Key = ch.vars.key(pre)
 	if ch.parentID > 0 {
 		st.Parents = append(st.Parents, ch.parentID)
 	}
@@ -390,7 +375,7 @@ func (ch *chain) run(phase Phase, text string, r lang.Range, cmd, user string, t
 		args["user"] = user
 	}
 	st := &Step{Phase: phase, Kind: lang.KindRun, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
-		Timeout: timeout, Cmd: cmd, Script: runWithPrefix(runAs, ch.scriptPrefix(), cmd)}
+		Timeout: timeout, Cmd: cmd, Script: ch.script(runAs, "/bin/sh -c "+Quote(cmd))}
 	return ch.add(st, &Preimage{Args: args}, nil, nil)
 }
 
@@ -398,14 +383,12 @@ func (ch *chain) user(phase Phase, text string, r lang.Range, name string, noCac
 	st := &Step{Phase: phase, Kind: lang.KindUser, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
 		Script: UserScript(name), RunAsRoot: true, SetsUser: name}
 	st = ch.add(st, &Preimage{Args: map[string]string{"name": name}}, nil, nil)
-	ch.stateChanged()
 	ch.st.user = name
-	ch.st.env = copyMap(ch.st.env)
+	home := "/home/" + name
 	if name == "root" {
-		ch.st.env["HOME"] = "/root"
-	} else {
-		ch.st.env["HOME"] = "/home/" + name
+		home = "/root"
 	}
+	ch.setEnv("HOME", home)
 	return st
 }
 
@@ -420,12 +403,19 @@ func resolveDir(cur, p string) string {
 	return path.Join(cur, p)
 }
 
+// setEnv sets one variable for the steps after this one. The map is
+// replaced, never changed: earlier steps share it.
+func (ch *chain) setEnv(k, v string) {
+	ch.st.env = cloneOrNew(ch.st.env)
+	ch.st.env[k] = v
+	ch.vars.setEnv(k, v)
+}
+
 func (ch *chain) workdir(phase Phase, text string, r lang.Range, p string, noCache bool) *Step {
 	dir := resolveDir(ch.st.workdir, p)
 	st := &Step{Phase: phase, Kind: lang.KindWorkdir, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
 		Script: WorkdirScript(dir), RunAsRoot: true, SetsWorkdir: dir}
 	st = ch.add(st, &Preimage{Args: map[string]string{"path": dir}}, nil, nil)
-	ch.stateChanged()
 	ch.st.workdir = dir
 	return st
 }
@@ -440,15 +430,13 @@ func (ch *chain) lower(in lang.Instruction) *Step {
 	case *lang.StartInstr:
 		st := &Step{Phase: PhaseRecipe, Kind: lang.KindStart, Text: text, Range: n.Range, NoCache: n.NoCache,
 			Timeout: ch.c.opts.startTimeout(), Cmd: x.Cmd.Text,
-			Script: startWithPrefix(ch.st.user, ch.scriptPrefix(), x.Cmd.Text)}
+			Script: ch.script(ch.st.user, "nohup /bin/sh -c "+Quote(x.Cmd.Text)+" >/dev/null 2>&1 &")}
 		return ch.add(st, &Preimage{Args: map[string]string{"cmd": x.Cmd.Text}}, nil, nil)
 	case *lang.EnvInstr:
 		val := Expand(x.Value.Value, ch.st.lookup)
 		st := &Step{Phase: PhaseRecipe, Kind: lang.KindEnv, Text: text, Range: n.Range, NoCache: n.NoCache}
 		st = ch.add(st, &Preimage{Args: map[string]string{"key": x.Key.Value, "value": val}}, nil, nil)
-		ch.stateChanged()
-		ch.st.env = copyMap(ch.st.env)
-		ch.st.env[x.Key.Value] = val
+		ch.setEnv(x.Key.Value, val)
 		return st
 	case *lang.WorkdirInstr:
 		return ch.workdir(PhaseRecipe, text, n.Range, x.Path.Value, n.NoCache)
@@ -471,12 +459,14 @@ func (ch *chain) arg(x *lang.ArgInstr, text string) *Step {
 	}
 	st := &Step{Phase: PhaseRecipe, Kind: lang.KindArg, Text: text, Range: x.Range, NoCache: x.NoCache}
 	st = ch.add(st, &Preimage{Args: map[string]string{"name": name, "value": val, "set": strconv.FormatBool(set)}}, nil, nil)
-	ch.stateChanged()
-	ch.st.args = copyMap(ch.st.args)
+	// Maps are replaced, never changed: earlier steps share them.
+	ch.st.args = cloneOrNew(ch.st.args)
 	if set {
 		ch.st.args[name] = val
+		ch.vars.setArg(name, val)
 	} else {
 		delete(ch.st.args, name)
+		ch.vars.delArg(name)
 	}
 	return st
 }

@@ -2,10 +2,13 @@ package compiler
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/opencontainers/go-digest"
 
 	"wrenn.dev/wrenn/lang"
 )
@@ -159,24 +162,20 @@ func TestKeysDeterministic(t *testing.T) {
 func TestPreimageCanonical(t *testing.T) {
 	p := mustCompile(t, knobFile(recipeKnobs{}), Options{})
 	for _, s := range p.Steps {
-		// Re-encoding through a generic map sorts every key: the stored
-		// bytes must already be in that form.
-		var v any
-		if err := json.Unmarshal(s.Preimage, &v); err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(v)
-		if got := bytes.TrimSpace(buf.Bytes()); !bytes.Equal(got, s.Preimage) {
-			t.Errorf("step %d preimage is not canonical:\n%s\n%s", s.ID, s.Preimage, got)
-		}
+		// Members in the fixed order of SPEC.md 4.3: decoding into the
+		// struct and encoding again through encoding/json (declaration
+		// order, sorted map keys) gives the same bytes.
 		d, err := DecodePreimage(s.Preimage)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Key() != s.Key {
+		if got := d.encodeJSON(); !bytes.Equal(got, s.Preimage) {
+			t.Errorf("step %d preimage is not canonical:\n%s\n%s", s.ID, s.Preimage, got)
+		}
+		if !bytes.HasPrefix(s.Preimage, []byte(`{"version":2,"env":{`)) {
+			t.Errorf("step %d preimage does not start with the version and env: %s", s.ID, s.Preimage)
+		}
+		if d.Key() != s.Key || digest.FromBytes(s.Preimage) != s.Key {
 			t.Errorf("step %d: decoded preimage gives %s, want %s", s.ID, d.Key(), s.Key)
 		}
 	}
@@ -184,8 +183,8 @@ func TestPreimageCanonical(t *testing.T) {
 
 func TestDecodePreimageRejects(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{`{"version":2,"kind":"RUN"}`, "decode preimage: unknown version 2 (this wrenn knows 1)"},
-		{`{"version":1,"kind":"RUN","extra":1}`, `decode preimage: json: unknown field "extra"`},
+		{`{"version":1,"kind":"RUN"}`, "decode preimage: unknown version 1 (this wrenn knows 2)"},
+		{`{"version":2,"kind":"RUN","extra":1}`, `decode preimage: json: unknown field "extra"`},
 		{`not json`, "decode preimage: invalid character 'o' in literal null (expecting 'u')"},
 	} {
 		_, err := DecodePreimage([]byte(tc.in))
@@ -243,4 +242,11 @@ func FuzzJSONString(f *testing.F) {
 			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
 		}
 	})
+}
+
+func TestSHA256DigestFormat(t *testing.T) {
+	sum := sha256.Sum256([]byte("wrenn"))
+	if got, want := sha256Digest(sum[:]), digest.FromBytes([]byte("wrenn")); got != want {
+		t.Errorf("sha256Digest = %s, want %s", got, want)
+	}
 }

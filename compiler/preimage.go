@@ -10,38 +10,43 @@ import (
 
 // PreimageVersion is the version of the key preimage encoding (SPEC.md
 // section 4). Any change to what goes into a key, or how, bumps it, so old
-// and new keys never collide.
-const PreimageVersion = 1
+// and new keys never collide. Version 2 put the members in a fixed order
+// with the run state first (version 1 sorted them by name), so that steps
+// in the same env share the hash of the preimage's prefix.
+const PreimageVersion = 2
 
 // Preimage is everything a layer key depends on, and nothing else. Its
-// encoding (Encode) is canonical JSON: fields in sorted order, maps with
-// sorted keys, no insignificant space, no HTML escaping. A key is
-// digest.FromBytes(p.Encode()).
+// encoding (Encode) is canonical JSON: members in the fixed order of this
+// struct's fields, maps with sorted keys, no insignificant space, no HTML
+// escaping. A key is digest.FromBytes(p.Encode()).
 //
-// The JSON field names are part of the key: they are declared in sorted
-// order so encoding/json emits canonical output directly.
+// The JSON field names and their order are part of the key: encoding/json
+// emits fields in declaration order, so it produces the canonical bytes
+// too (TestHandEncoderMatchesEncodingJSON). The first three members are
+// the step's env state, which changes only at ENV, ARG and USER: Compile
+// hashes that prefix once per change and only the rest per step.
 type Preimage struct {
+	Version int `json:"version"`
+	// Env is the full environment the step runs with.
+	Env map[string]string `json:"env"`
+	// BuildArgs are the ARG values in scope (set ones only).
+	BuildArgs map[string]string `json:"build_args"`
+	User      string            `json:"user"`
+	Workdir   string            `json:"workdir"`
+	Kind      string            `json:"kind"`
 	// Args are the instruction's canonical arguments by name (see SPEC.md
 	// for each kind).
 	Args map[string]string `json:"args"`
 	// Base is the base template identity (kind BASE only).
 	Base *BaseIdentity `json:"base,omitempty"`
-	// BuildArgs are the ARG values in scope (set ones only).
-	BuildArgs map[string]string `json:"build_args"`
-	// Env is the full environment the step runs with.
-	Env map[string]string `json:"env"`
+	// Sources are COPY's source arguments, cleaned, in source order.
+	Sources []string `json:"sources,omitempty"`
 	// Inputs are the files a COPY selects from the build context, sorted
 	// by path.
 	Inputs []InputFile `json:"inputs,omitempty"`
-	Kind   string      `json:"kind"`
 	// Parents are the keys this one builds on: the previous step (or the
 	// stage base), then for COPY --from the source stage's final key.
 	Parents []digest.Digest `json:"parents"`
-	// Sources are COPY's source arguments, cleaned, in source order.
-	Sources []string `json:"sources,omitempty"`
-	User    string   `json:"user"`
-	Version int      `json:"version"`
-	Workdir string   `json:"workdir"`
 }
 
 // BaseIdentity is what a base template contributes to the keys built on
@@ -72,7 +77,10 @@ type InputFile struct {
 
 // Encode returns the canonical encoding of p. Nil maps and lists encode
 // as {} and [] so that "absent" and "empty" hash the same.
-func (p *Preimage) Encode() []byte { return p.encodeCanonical(nil, nil) }
+func (p *Preimage) Encode() []byte {
+	b := appendStatePrefix(nil, p.Version, appendStringMap(nil, p.Env), appendStringMap(nil, p.BuildArgs))
+	return p.appendRest(b)
+}
 
 // encodeJSON is the reference encoding through encoding/json, kept for the
 // tests that prove the hand-written encoder equal to it.

@@ -86,12 +86,30 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 	return append(b, '}')
 }
 
-// encodeCanonical writes p; env and buildArgs, when non-nil, are the
-// already-encoded objects of p.Env and p.BuildArgs (Compile reuses them
-// between steps whose state did not change).
-func (p *Preimage) encodeCanonical(env, buildArgs []byte) []byte {
-	b := make([]byte, 0, 256+len(env)+len(buildArgs))
-	b = append(b, `{"args":`...)
+// appendStatePrefix appends the part of a preimage that only the env
+// state decides: `{"version":V,"env":ENV,"build_args":ARGS`, with env and
+// buildArgs already encoded by appendStringMap. Compile hashes it once per
+// state and resumes the hash for each step (see envState).
+func appendStatePrefix(b []byte, version int, env, buildArgs []byte) []byte {
+	b = append(b, `{"version":`...)
+	b = strconv.AppendInt(b, int64(version), 10)
+	b = append(b, `,"env":`...)
+	b = append(b, env...)
+	b = append(b, `,"build_args":`...)
+	b = append(b, buildArgs...)
+	return b
+}
+
+// appendRest appends the members after the state prefix and closes the
+// object.
+func (p *Preimage) appendRest(b []byte) []byte {
+	b = append(b, `,"user":`...)
+	b = appendJSONString(b, p.User)
+	b = append(b, `,"workdir":`...)
+	b = appendJSONString(b, p.Workdir)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, p.Kind)
+	b = append(b, `,"args":`...)
 	b = appendStringMap(b, p.Args)
 	if p.Base != nil {
 		b = append(b, `,"base":{"digest":`...)
@@ -103,17 +121,15 @@ func (p *Preimage) encodeCanonical(env, buildArgs []byte) []byte {
 		}
 		b = append(b, '}')
 	}
-	b = append(b, `,"build_args":`...)
-	if buildArgs != nil {
-		b = append(b, buildArgs...)
-	} else {
-		b = appendStringMap(b, p.BuildArgs)
-	}
-	b = append(b, `,"env":`...)
-	if env != nil {
-		b = append(b, env...)
-	} else {
-		b = appendStringMap(b, p.Env)
+	if len(p.Sources) > 0 {
+		b = append(b, `,"sources":[`...)
+		for i, s := range p.Sources {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, s)
+		}
+		b = append(b, ']')
 	}
 	if len(p.Inputs) > 0 {
 		b = append(b, `,"inputs":[`...)
@@ -149,8 +165,6 @@ func (p *Preimage) encodeCanonical(env, buildArgs []byte) []byte {
 		}
 		b = append(b, ']')
 	}
-	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, p.Kind)
 	b = append(b, `,"parents":[`...)
 	for i, d := range p.Parents {
 		if i > 0 {
@@ -159,21 +173,5 @@ func (p *Preimage) encodeCanonical(env, buildArgs []byte) []byte {
 		b = appendJSONString(b, string(d))
 	}
 	b = append(b, ']')
-	if len(p.Sources) > 0 {
-		b = append(b, `,"sources":[`...)
-		for i, s := range p.Sources {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, s)
-		}
-		b = append(b, ']')
-	}
-	b = append(b, `,"user":`...)
-	b = appendJSONString(b, p.User)
-	b = append(b, `,"version":`...)
-	b = strconv.AppendInt(b, int64(p.Version), 10)
-	b = append(b, `,"workdir":`...)
-	b = appendJSONString(b, p.Workdir)
 	return append(b, '}')
 }

@@ -1,6 +1,10 @@
 package compiler
 
-import "testing"
+import (
+	"testing"
+
+	"wrenn.dev/wrenn/lang"
+)
 
 func TestQuote(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -73,4 +77,61 @@ func TestExpand(t *testing.T) {
 			t.Errorf("Expand(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+// TestChainScriptMatchesRunScript checks the scripts Compile builds from
+// its cached state against RunScript and StartScript on each step's own
+// state: ARGs shadowed by ENV, values with quotes, a non-root user and
+// RUN --user, a second stage inheriting the env, ARGs unset again.
+func TestChainScriptMatchesRunScript(t *testing.T) {
+	var b astBuilder
+	f := file(
+		b.arg("V", "a'rg"), b.env("Z", "z"), b.run("echo $V"),
+		b.env("V", "it's env"), b.user("app"), b.workdir("my dir"), b.run("echo 'hi'"),
+		b.run("id", flag("user", "root")), b.arg("A"), b.env("A", ""), b.start("sleep 1"),
+		b.user("root"), b.run("true"),
+	)
+	p := mustCompile(t, f, Options{BuildArgs: map[string]string{"A": "x"}})
+	n := 0
+	for _, s := range p.Steps {
+		vars := map[string]string{}
+		for k, v := range s.Args {
+			vars[k] = v
+		}
+		for k, v := range s.Env {
+			vars[k] = v
+		}
+		var want string
+		switch s.Kind {
+		case lang.KindRun:
+			user := s.User
+			if u, ok := runUser(f, s); ok {
+				user = u
+			}
+			want = RunScript(user, s.Workdir, vars, s.Cmd)
+		case lang.KindStart:
+			want = StartScript(s.User, s.Workdir, vars, s.Cmd)
+		default:
+			continue
+		}
+		n++
+		if s.Script != want {
+			t.Errorf("step %d %s:\n got %s\nwant %s", s.ID, s.Text, s.Script, want)
+		}
+	}
+	if n < 9 {
+		t.Errorf("checked %d RUN/START steps, want at least 9", n)
+	}
+}
+
+// runUser is the --user of a RUN step, found by its range.
+func runUser(f *lang.File, s *Step) (string, bool) {
+	for _, st := range f.Stages {
+		for _, in := range st.Instructions {
+			if r, ok := in.(*lang.RunInstr); ok && r.Range == s.Range && r.User != "" {
+				return r.User, true
+			}
+		}
+	}
+	return "", false
 }

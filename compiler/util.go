@@ -1,6 +1,9 @@
 package compiler
 
-import "sort"
+import (
+	"maps"
+	"sort"
+)
 
 func sortStrings(s []string) { sort.Strings(s) }
 
@@ -10,4 +13,13 @@ func copyMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// cloneOrNew copies m (maps.Clone copies the table whole, much faster than
+// inserting each entry), never returning nil.
+func cloneOrNew(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return maps.Clone(m)
 }

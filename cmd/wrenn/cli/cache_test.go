@@ -378,7 +378,7 @@ func TestCacheInspectPreimage(t *testing.T) {
 		t.Fatalf("exit %d %s", code, errOut)
 	}
 	want := `preimage:
-  version:    1
+  version:    2
   kind:       COPY
   args:       chmod=
               chown=app:app
