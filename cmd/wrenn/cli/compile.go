@@ -27,6 +27,7 @@ type compileFlags struct {
 	strict        bool
 	quiet         bool
 	stdinFilename string
+	maxDiags      int
 
 	plan        bool
 	context     string
@@ -61,16 +62,26 @@ Formats (--format):
             "start":{"line":1,"column":1,"offset":0},"end":{…}}}]}
           lines and columns 1-based (columns count bytes), offsets 0-based,
           end exclusive; "detail" and "related" only when there are any;
-          [] when there is nothing to report.
+          [] when there is nothing to report. Each entry may carry
+          "related":[{"message":"…","range":{…}}]. Field order as shown.
   sarif   SARIF 2.1.0 with every rule in tool.driver.rules, for GitHub code
-          scanning and other SARIF viewers.
+          scanning and other SARIF viewers: one result per diagnostic
+          (ruleId = code, level error|warning|note, columns in code points,
+          related ranges as relatedLocations).
+
+A file with more than --max-diagnostics problems (default 1000) reports the
+first N in order, then one too-many-diagnostics entry at the first one left
+out that counts them ("4000 more diagnostics not shown: 3990 errors, 10
+warnings"), with the severity of the worst. The exit code still counts
+every problem. --max-diagnostics=0 reports all.
 
 Exit codes:
   0  no errors (warnings alone do not fail, unless --strict)
   1  an error in any file, a warning with --strict, or a file that cannot be
      read (reported as "wrenn: cannot read FILE: …"; the other files are
      still checked)
-  2  usage error: unknown flag, no FILE, a bad --format or --color value`,
+  2  usage error: unknown flag, no FILE, a bad --format, --color or
+     --max-diagnostics value`,
 		Example: `  # check a Wrennfile
   wrenn compile Wrennfile
 
@@ -104,6 +115,7 @@ Exit codes:
 	fl.BoolVar(&f.strict, "strict", false, "treat warnings as errors for the exit code")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the summary line on stderr")
 	fl.StringVar(&f.stdinFilename, "stdin-filename", "", "file name to report for - (standard input)")
+	fl.IntVar(&f.maxDiags, "max-diagnostics", defaultMaxDiagnostics, "report at most `N` diagnostics per file, then one too-many-diagnostics summary; 0 for no limit")
 	fl.BoolVar(&f.plan, "plan", false, "show the compiled steps and their layer keys (one FILE)")
 	fl.StringVar(&f.context, "context", "", "build context `DIR` or archive (tar, tar.gz, zip): COPY sources for --plan, and lint flags RUN lines that read it")
 	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "set an ARG value, `NAME=VALUE` (repeatable); with --plan")
@@ -133,6 +145,9 @@ type compileInput struct {
 func (f *compileFlags) validate(args []string) ([]compileInput, error) {
 	if err := checkFormat(f.format); err != nil {
 		return nil, err
+	}
+	if f.maxDiags < 0 {
+		return nil, usageError("--max-diagnostics=%d: want a count, or 0 for no limit", f.maxDiags)
 	}
 	if _, err := useColor(f.color, io.Discard); err != nil {
 		return nil, err
@@ -223,6 +238,7 @@ func runCompile(cmd *cobra.Command, args []string, f *compileFlags) error {
 	report := &diagReport{Sources: sourceSet{}}
 	var files []*lang.File
 	readFailed := false
+	var all lang.Diagnostics // uncapped, for the exit code and the summary
 	for _, in := range inputs {
 		name, src, err := readInput(cmd, in)
 		if err != nil {
@@ -231,8 +247,13 @@ func runCompile(cmd *cobra.Command, args []string, f *compileFlags) error {
 			continue
 		}
 		file, diags := checkFile(name, src, opts)
+		diags = diags.Sort()
+		all = append(all, diags...)
 		report.Sources[name] = file.Source
-		report.Diagnostics = append(report.Diagnostics, diags.Sort()...)
+		if !f.plan {
+			diags = capDiagnostics(diags, f.maxDiags)
+		}
+		report.Diagnostics = append(report.Diagnostics, diags...)
 		report.Files++
 		files = append(files, file)
 	}
@@ -245,12 +266,65 @@ func runCompile(cmd *cobra.Command, args []string, f *compileFlags) error {
 		return err
 	}
 	if f.format == formatText && !f.quiet && report.Files > 0 {
-		fmt.Fprintln(stderr, summaryLine(report.Diagnostics, report.Files))
+		fmt.Fprintln(stderr, summaryLine(all, report.Files))
 	}
-	if readFailed || report.Diagnostics.HasErrors() || (f.strict && hasSeverity(report.Diagnostics, lang.SeverityWarning)) {
+	if readFailed || all.HasErrors() || (f.strict && hasSeverity(all, lang.SeverityWarning)) {
 		return exitCode(ExitFailure, nil)
 	}
 	return nil
+}
+
+// defaultMaxDiagnostics is --max-diagnostics' default: more than any real
+// file has, few enough that a pathological one (100,000 bad lines) does
+// not flood a terminal or an editor.
+const defaultMaxDiagnostics = 1000
+
+// CodeTooManyDiagnostics is the summary that replaces the diagnostics of a
+// file beyond --max-diagnostics.
+const CodeTooManyDiagnostics = "too-many-diagnostics"
+
+// capDiagnostics keeps the first max of one file's sorted diagnostics and
+// replaces the rest by one summary at the first one left out, with the
+// severity of the worst left out, so the exit code and an editor's error
+// count stay right. max <= 0 keeps all.
+func capDiagnostics(diags lang.Diagnostics, max int) lang.Diagnostics {
+	if max <= 0 || len(diags) <= max {
+		return diags
+	}
+	rest := diags[max:]
+	var counts [3]int // error, warning, info
+	sev := lang.SeverityInfo
+	for _, d := range rest {
+		switch d.Severity {
+		case lang.SeverityError:
+			counts[0]++
+			sev = lang.SeverityError
+		case lang.SeverityWarning:
+			counts[1]++
+			if sev != lang.SeverityError {
+				sev = lang.SeverityWarning
+			}
+		default:
+			counts[2]++
+		}
+	}
+	var parts []string
+	for i, name := range [...][2]string{{"error", "errors"}, {"warning", "warnings"}, {"info", "infos"}} {
+		if counts[i] > 0 {
+			parts = append(parts, plural(counts[i], name[0], name[1]))
+		}
+	}
+	at := rest[0].Range
+	at.End = at.Start
+	out := make(lang.Diagnostics, max, max+1)
+	copy(out, diags[:max])
+	return append(out, lang.Diagnostic{
+		Severity: sev,
+		Code:     CodeTooManyDiagnostics,
+		Message:  plural(len(rest), "more diagnostic", "more diagnostics") + " not shown: " + strings.Join(parts, ", "),
+		Detail:   fmt.Sprintf("only the first %d are reported; raise the limit with --max-diagnostics=N, or 0 for no limit", max),
+		Range:    at,
+	})
 }
 
 // hasSeverity reports whether any diagnostic has severity s.

@@ -73,6 +73,7 @@ func diagnosticRules() []ruleInfo {
 	for _, c := range compilerCodes {
 		rules = append(rules, ruleInfo{ID: c.code, Short: c.summary, HelpURI: specURI + "#4-plans-and-layer-keys", Severity: c.severity})
 	}
+	rules = append(rules, ruleInfo{ID: CodeTooManyDiagnostics, Short: "more diagnostics in one file than --max-diagnostics; the rest are counted", HelpURI: specURI + "#2-diagnostics", Severity: lang.SeverityError})
 	return rules
 }
 
