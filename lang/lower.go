@@ -2,19 +2,59 @@ package lang
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 )
 
-var (
-	userNameRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
-	varNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	stageNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-	chmodRE     = regexp.MustCompile(`^[0-7]{3,4}$`)
-	numericRE   = regexp.MustCompile(`^[0-9]+$`)
-)
+// The name checks are byte loops rather than regexps compiled at package
+// init: `wrenn compile` starts on every editor save, and each regexp cost
+// start-up time for every command. TestNameChecksMatchRegexps keeps each
+// equal to the regexp in its comment.
+
+func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// allBytes reports whether s is non-empty, first(s[0]) and rest(c) for
+// every later byte.
+func allBytes(s string, first, rest func(byte) bool) bool {
+	if s == "" || !first(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !rest(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// validUserName: ^[A-Za-z_][A-Za-z0-9_-]*$
+func validUserName(s string) bool {
+	return allBytes(s, func(c byte) bool { return isAlpha(c) || c == '_' },
+		func(c byte) bool { return isAlpha(c) || isDigit(c) || c == '_' || c == '-' })
+}
+
+// validVarName: ^[A-Za-z_][A-Za-z0-9_]*$
+func validVarName(s string) bool {
+	return allBytes(s, func(c byte) bool { return isAlpha(c) || c == '_' },
+		func(c byte) bool { return isAlpha(c) || isDigit(c) || c == '_' })
+}
+
+// validStageName: ^[A-Za-z0-9][A-Za-z0-9_.-]*$
+func validStageName(s string) bool {
+	return allBytes(s, func(c byte) bool { return isAlpha(c) || isDigit(c) },
+		func(c byte) bool { return isAlpha(c) || isDigit(c) || c == '_' || c == '.' || c == '-' })
+}
+
+// validChmod: ^[0-7]{3,4}$
+func validChmod(s string) bool {
+	octal := func(c byte) bool { return c >= '0' && c <= '7' }
+	return (len(s) == 3 || len(s) == 4) && allBytes(s, octal, octal)
+}
+
+// isNumeric: ^[0-9]+$
+func isNumeric(s string) bool { return allBytes(s, isDigit, isDigit) }
 
 // keywords are the instruction keywords, for "did you mean".
 var keywords = func() []string {
@@ -287,7 +327,7 @@ func (c *lowering) from() *FromInstr {
 	default:
 		name := ws[2]
 		in.Name = &name
-		if !stageNameRE.MatchString(name.Value) {
+		if !validStageName(name.Value) {
 			c.errorf(CodeInvalidStageName, name.Range, "a stage name matches [A-Za-z0-9][A-Za-z0-9_.-]*", "invalid stage name %q", name.Value)
 		}
 		if len(ws) > 3 {
@@ -310,7 +350,7 @@ func (c *lowering) arg() *ArgInstr {
 	} else {
 		in.Name = c.word(c.at, len(t))
 	}
-	if !varNameRE.MatchString(in.Name.Value) {
+	if !validVarName(in.Name.Value) {
 		c.errorf(CodeInvalidArgName, in.Name.Range, "an ARG name matches [A-Za-z_][A-Za-z0-9_]*; one ARG per line", "invalid ARG name %q", in.Name.Value)
 	}
 	return in
@@ -325,7 +365,7 @@ func (c *lowering) run() *RunInstr {
 		case "user":
 			if v, ok := c.value(f); ok {
 				in.User = v
-				if !userNameRE.MatchString(v) {
+				if !validUserName(v) {
 					c.errorf(CodeInvalidUserName, f.ValueRange, "a user name matches [A-Za-z_][A-Za-z0-9_-]*", "invalid user name %q", v)
 				}
 			}
@@ -362,7 +402,7 @@ func (c *lowering) env() *EnvInstr {
 	switch {
 	case in.Key.Value == "":
 		c.errorf(CodeInvalidEnvKey, c.rng(c.at, c.at+1), "", "ENV key is empty")
-	case !varNameRE.MatchString(in.Key.Value):
+	case !validVarName(in.Key.Value):
 		c.errorf(CodeInvalidEnvKey, in.Key.Range, "an ENV key matches [A-Za-z_][A-Za-z0-9_]*; the value starts after the first '='",
 			"invalid ENV key %q", in.Key.Value)
 	}
@@ -385,7 +425,7 @@ func (c *lowering) user() *UserInstr {
 		return in
 	}
 	in.Name = c.word(c.at, len(c.l.text))
-	if !userNameRE.MatchString(in.Name.Value) {
+	if !validUserName(in.Name.Value) {
 		c.errorf(CodeInvalidUserName, in.Name.Range, "a user name matches [A-Za-z_][A-Za-z0-9_-]*", "invalid user name %q", in.Name.Value)
 	}
 	return in
@@ -410,7 +450,7 @@ func (c *lowering) copyInstr() *CopyInstr {
 			}
 		case "chmod":
 			in.Chmod = v
-			if !chmodRE.MatchString(v) {
+			if !validChmod(v) {
 				c.errorf(CodeInvalidFlagValue, f.ValueRange, "write three or four octal digits, such as 0644", "invalid --chmod mode %q", v)
 			}
 		case "from":
@@ -444,7 +484,7 @@ func (c *lowering) copyInstr() *CopyInstr {
 	return in
 }
 
-func validOwner(s string) bool { return numericRE.MatchString(s) || userNameRE.MatchString(s) }
+func validOwner(s string) bool { return isNumeric(s) || validUserName(s) }
 
 func hasDotDot(p string) bool {
 	for part := range strings.SplitSeq(p, "/") {

@@ -9,7 +9,7 @@ root=$(cd "$here/../.." && pwd)
 top=${1:-15}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$root" && go build -o "$work/wrenn" ./cmd/wrenn)
+(cd "$root" && CGO_ENABLED=0 go build -o "$work/wrenn" ./cmd/wrenn)
 printf 'FROM minimal\nRUN echo hi\n' >"$work/Wrennfile"
 GODEBUG=inittrace=1 "$work/wrenn" compile -q "$work/Wrennfile" 2>"$work/trace" >/dev/null || true
 grep '^init ' "$work/trace" | awk '{printf "%8.3f ms %10d B  %s\n", $5, $8, $2}' | sort -rn | head -n "$top"

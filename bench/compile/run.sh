@@ -18,7 +18,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 "$here/gen.sh" "$n" "$work"
-(cd "$root" && go build -o "$work/wrenn" ./cmd/wrenn)
+(cd "$root" && CGO_ENABLED=0 go build -o "$work/wrenn" ./cmd/wrenn)
 (cd "$here/buildkit" && go build -o "$work/bkparse" .)
 
 echo "== sanity: both accept the file"

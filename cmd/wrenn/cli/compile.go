@@ -228,6 +228,7 @@ func runCompile(cmd *cobra.Command, args []string, f *compileFlags) error {
 	if err != nil {
 		return err
 	}
+	shortRunGC()
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	color, _ := useColor(f.color, stdout)
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -88,7 +89,29 @@ Exit codes: 0 success, 1 errors found or build failed, 2 usage error,
 }
 
 // Main runs wrenn with os.Args and returns the process exit code.
-func Main() int { return Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) }
+func Main() int {
+	ownProcess = true
+	return Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+}
+
+// ownProcess is true when wrenn runs as its own process (Main), not
+// in-process as a library (Run from tests): only then may a command tune
+// process-wide settings such as the garbage collector.
+var ownProcess bool
+
+// shortRunGC tunes the garbage collector for a short-lived command whose
+// heap stays small (compile, fmt): collect when the heap grows 4x rather
+// than 2x (GOGC=400), under a 1 GiB soft limit. A 1,000-step compile then
+// runs one collection instead of several, ~15% of its whole-process time
+// (docs/benchmarks.md section 1). GOGC or GOMEMLIMIT in the environment
+// win.
+func shortRunGC() {
+	if !ownProcess || os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetGCPercent(400)
+	debug.SetMemoryLimit(1 << 30)
+}
 
 // Run runs wrenn with the given arguments and streams. Ctrl-C cancels the
 // command's context; a command that stops because of it exits 130.
