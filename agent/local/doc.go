@@ -1,6 +1,7 @@
 // Package local is the host agent's local backend: sandboxes are overlayfs
-// mounts over a chain of layer directories, and their processes run in one
-// long-lived runc container per sandbox.
+// mounts over a chain of layer directories; their processes run in runc
+// containers over the mount: a one-shot container per Exec, and one
+// long-lived container per sandbox once a START needs a process to live on.
 //
 // Layout under Root (see layout.go):
 //
@@ -26,22 +27,33 @@
 // resolved inside a sandbox's rootfs with openat2 RESOLVE_IN_ROOT
 // (pathrs-lite), so symlinks and ".." never reach the host.
 //
-// Processes: a sandbox's container runs a reaper (the host's static busybox,
-// bind-mounted at /dev/.wrenn/busybox, so that bases without sleep work and
-// nothing is added to the rootfs); each Exec is a `runc exec` in it, so
-// background processes outlive the exec that started them. A timeout kills
-// the exec's whole session and its descendants (a process that escapes with
-// setsid and double fork survives until the sandbox ends) and returns exit
-// code 124 with a note on stderr. A container's init is reparented to the
-// host's init when runc exits, so reaping it after a destroy is that
-// init's job.
+// Processes: creating a sandbox starts no process (a mount, a few ms).
+// While no START has run, each Exec is the only job of a fresh container
+// on the sandbox's rootfs, a foreground `runc run` (exec_once.go): its init
+// is the host's static busybox sh (bind-mounted at /dev/.wrenn/busybox, so
+// nothing is added to the rootfs), which runs the command as its child and
+// exits with its status. When the command ends the kernel ends its whole
+// pid namespace, so a RUN's background processes end with it (as in a
+// Dockerfile RUN), and runc removes the container: nothing is left to
+// stop. A START (the executor's `nohup … &` form, see isStartCommand)
+// starts the sandbox's long-lived container, whose init is a reaper loop,
+// and from then on each Exec is a `runc exec` in it, so the START's process
+// outlives the exec. A timeout, cancel or destroy kills the command and its
+// descendants (in the long-lived container: its session and descendants;
+// a process that escapes with setsid and double fork survives until the
+// container ends) and returns exit code 124 with a note on stderr.
+// Stopping the long-lived container is a SIGKILL of its init through a
+// pidfd, a wait for the exit and a plain `runc delete` (runc's own
+// `delete --force` polls for ~100 ms). A container's init is reparented to
+// the host's init when runc exits, so reaping it is that init's job.
 //
 // What this backend cannot do: it keeps no memory state. CommitLayer
-// remounts the overlay, which restarts the sandbox's container, so background
-// processes end at a commit (commits happen between build steps). A snapshot
-// records the START commands (the Exec command lines that ran nohup) and
-// runs them again in every sandbox created from it. DiskSizeMB is not
-// enforced (overlay on a plain filesystem has no quota).
+// remounts the overlay: with no START it runs no runc at all (unmount,
+// syncfs, rename, mount); after a START it stops the long-lived container
+// first, so background processes end at a commit (commits happen between
+// build steps), and the next Exec is one-shot again. A snapshot records the
+// START commands and runs them again in every sandbox created from it.
+// DiskSizeMB is not enforced (overlay on a plain filesystem has no quota).
 //
 // Imports: agent (the contract) and golang.org/x/sys, pathrs-lite.
 package local

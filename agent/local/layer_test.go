@@ -85,6 +85,44 @@ func TestCommitAndCreateFromLayer(t *testing.T) {
 	}
 }
 
+// TestCommitStopsOnlyWhatRuns: a sandbox that never ran START has no
+// container to stop, so creating it and committing it need no runc at all;
+// after a START, the commit ends the START's process and the container.
+func TestCommitStopsOnlyWhatRuns(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	runc := b.runc
+	b.runc = "/nonexistent/runc"
+	id := newSandbox(t, b, agent.SandboxSpec{})
+	if err := b.WriteFile(ctx, id, "/f", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CommitLayer(ctx, id); err != nil {
+		t.Fatalf("commit without START needed runc: %v", err)
+	}
+	b.runc = runc
+
+	mustRun(t, b, id, "nohup sleep 863 >/dev/null 2>&1 &")
+	if len(hostProcesses("sleep 863")) != 1 {
+		t.Fatalf("START process not running: %v", hostProcesses("sleep 863"))
+	}
+	l, err := b.CommitLayer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitNoHostProcesses(t, "sleep 863")
+	if out, err := b.runcCmd("", "list", "-q").Output(); err != nil || strings.TrimSpace(string(out)) != "" {
+		t.Errorf("containers after the commit: %q %v", out, err)
+	}
+	// the sandbox goes on with one-shot execs, on the new layer
+	if got := mustRun(t, b, id, "cat /f"); got != "x" {
+		t.Errorf("after commit: %q", got)
+	}
+	if l.Depth != 2 {
+		t.Errorf("second layer: %+v", l)
+	}
+}
+
 // whiteoutScript deletes a base file and replaces a base directory, which
 // overlay records as a whiteout and an opaque directory.
 const whiteoutScript = "rm /etc/os-release && rm -rf /usr/sbin && mkdir /usr/sbin && echo only > /usr/sbin/only"

@@ -128,58 +128,28 @@ func TestRootIsLocked(t *testing.T) {
 }
 
 func TestCgroupLimits(t *testing.T) {
-	b := newTestBackend(t)
-	id := newSandbox(t, b, agent.SandboxSpec{MemoryMB: 256, VCPUs: 2})
-	sb, _ := b.get(id)
-	pid := b.containerPid(sb.ctrID())
-	mem := readCgroupFile(t, pid, "memory", "memory.max", "memory.limit_in_bytes")
-	if mem != strconv.Itoa(256<<20) {
-		t.Errorf("memory limit %q, want %d", mem, 256<<20)
-	}
-	if cpu := readCgroupFile(t, pid, "cpu", "cpu.max", "cpu.cfs_quota_us"); cpu != "200000" && cpu != "200000 100000" {
-		t.Errorf("cpu quota %q, want 2 CPUs", cpu)
-	}
-	// the limit holds inside: allocating past it gets the process killed
-	_, _, code := run(t, b, id, "head -c 400m /dev/zero | tail -c 1 >/dev/null; dd if=/dev/zero bs=1M count=400 2>/dev/null | sort >/dev/null", time.Minute)
-	if code == 0 {
-		t.Errorf("a 400 MB sort under a 256 MB limit succeeded")
-	}
-}
-
-// readCgroupFile reads a limit of pid's cgroup: the v2 file if the
-// controller is on the unified hierarchy, else the v1 one.
-func readCgroupFile(t *testing.T, pid int, controller, v2, v1 string) string {
-	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		for _, c := range strings.Split(parts[1], ",") {
-			if c == controller {
-				for _, mp := range cgroupMounts() {
-					if b, err := os.ReadFile(filepath.Join(mp, parts[2], v1)); err == nil && strings.HasSuffix(mp, controller) {
-						return strings.TrimSpace(string(b))
-					}
-				}
+	for _, mode := range execModes {
+		t.Run(mode.name, func(t *testing.T) {
+			b := newTestBackend(t)
+			id := newSandbox(t, b, agent.SandboxSpec{MemoryMB: 256, VCPUs: 2})
+			mode.setup(t, b, id)
+			// the limits of the exec's own cgroup, as the container sees it
+			// (cgroup v1 hierarchies, or v2)
+			mem := strings.TrimSpace(mustRun(t, b, id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"))
+			if mem != strconv.Itoa(256<<20) {
+				t.Errorf("memory limit %q, want %d", mem, 256<<20)
 			}
-		}
-	}
-	for _, mp := range cgroupMounts() {
-		for _, line := range strings.Split(string(data), "\n") {
-			if rest, ok := strings.CutPrefix(line, "0::"); ok {
-				if b, err := os.ReadFile(filepath.Join(mp, rest, v2)); err == nil {
-					return strings.TrimSpace(string(b))
-				}
+			cpu := strings.TrimSpace(mustRun(t, b, id, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max"))
+			if cpu != "200000" && cpu != "200000 100000" {
+				t.Errorf("cpu quota %q, want 2 CPUs", cpu)
 			}
-		}
+			// the limit holds inside: allocating past it gets the process killed
+			_, _, code := run(t, b, id, "head -c 400m /dev/zero | tail -c 1 >/dev/null; dd if=/dev/zero bs=1M count=400 2>/dev/null | sort >/dev/null", time.Minute)
+			if code == 0 {
+				t.Errorf("a 400 MB sort under a 256 MB limit succeeded")
+			}
+		})
 	}
-	t.Fatalf("no %s controller for pid %d: %s", controller, pid, data)
-	return ""
 }
 
 func TestDestroyDuringExecEndsIt(t *testing.T) {

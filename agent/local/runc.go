@@ -42,15 +42,17 @@ func runcError(logFile string) string {
 	return last
 }
 
-// startContainer runs the sandbox's long-lived container detached. Its
-// stdio is /dev/null, so no pipe outlives runc.
-func (b *Backend) startContainer(sb *sandbox) error {
+// startContainer runs the sandbox's long-lived container detached and
+// returns a pidfd of its init (-1 if the kernel has none). Its stdio is
+// /dev/null, so no pipe outlives runc.
+func (b *Backend) startContainer(sb *sandbox) (int, error) {
 	logFile := filepath.Join(sb.dir, "runc-run.log")
+	pidFile := filepath.Join(sb.dir, "init.pid")
 	_ = os.Remove(logFile)
-	cmd := b.runcCmd(logFile, "run", "-d", "--bundle", sb.bundle(), sb.ctrID())
+	cmd := b.runcCmd(logFile, "run", "-d", "--pid-file", pidFile, "--bundle", sb.bundle(), sb.ctrID())
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return err
+		return -1, err
 	}
 	defer devnull.Close()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
@@ -61,9 +63,44 @@ func (b *Backend) startContainer(sb *sandbox) error {
 			msg = err.Error()
 		}
 		_ = b.deleteContainer(sb.ctrID())
-		return fmt.Errorf("start sandbox %s: runc: %s", sb.id, msg)
+		return -1, fmt.Errorf("start sandbox %s: runc: %s", sb.id, msg)
 	}
-	return nil
+	// the init runs the reaper loop until killed, so the pid is still its
+	fd := -1
+	if pid := readPidFile(pidFile); pid > 0 {
+		if f, err := unix.PidfdOpen(pid, 0); err == nil {
+			fd = f
+		}
+	}
+	return fd, nil
+}
+
+// stopContainerInit ends a running container whose init's pidfd is fd:
+// SIGKILL to the init (the kernel then kills its whole pid namespace), a
+// wait for it to exit, and a plain `runc delete` of the stopped container.
+// `runc delete --force` of a running container would poll for ~100 ms
+// after its kill; it remains the fallback without a pidfd.
+func (b *Backend) stopContainerInit(ctrID string, fd int) error {
+	if fd < 0 {
+		return b.deleteContainer(ctrID)
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err == nil || err == unix.ESRCH {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			n, err := unix.Poll(fds, 1000)
+			if n > 0 || (err != nil && err != unix.EINTR) {
+				break
+			}
+		}
+		out, err := b.runcCmd("", "delete", ctrID).CombinedOutput()
+		if err == nil || strings.Contains(string(out), "does not exist") {
+			_ = os.RemoveAll(filepath.Join(b.runcRoot(), ctrID))
+			return nil
+		}
+	}
+	return b.deleteContainer(ctrID)
 }
 
 // deleteContainer kills every process of the container and removes it and

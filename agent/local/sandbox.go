@@ -15,8 +15,9 @@ import (
 	"wrenn.dev/wrenn/agent"
 )
 
-// sandbox is a live sandbox: an overlay mount at merged/ and, while running,
-// a runc container over it.
+// sandbox is a live sandbox: an overlay mount at merged/, one-shot
+// containers of the Execs in flight and, once a START ran, a long-lived
+// runc container over it.
 type sandbox struct {
 	id   string
 	key  string // short random name for directories, runc and cgroups
@@ -32,8 +33,10 @@ type sandbox struct {
 	chain []lowerEntry // resolved lowers of on, top first
 
 	runMu     sync.Mutex // orders container start/stop with destroy
-	running   bool
+	running   bool       // the long-lived container runs
+	initFd    int        // pidfd of its init (-1: none)
 	destroyed bool
+	dying     chan struct{} // closed at destroy: one-shot Execs kill themselves
 
 	startMu sync.Mutex
 	starts  []startSpec // Exec command lines that ran nohup (START)
@@ -85,8 +88,8 @@ func sandboxEnv(spec agent.SandboxSpec, id, template string) []string {
 }
 
 // CreateSandbox mounts the template's or layer's chain with a fresh upper
-// directory and starts the sandbox's container. A template that recorded
-// START commands gets them run again.
+// directory; no container runs until an Exec needs one. A template that
+// recorded START commands gets them run again (in the long-lived container).
 func (b *Backend) CreateSandbox(ctx context.Context, spec agent.SandboxSpec) (agent.SandboxInfo, error) {
 	var (
 		o        on
@@ -114,7 +117,7 @@ func (b *Backend) CreateSandbox(ctx context.Context, spec agent.SandboxSpec) (ag
 		return agent.SandboxInfo{}, fmt.Errorf("sandbox id %q: use letters, digits and - _ . : : %w", id, errInvalid)
 	}
 	// inherited START commands stay recorded for a snapshot of this one
-	sb := &sandbox{id: id, key: randomHex(6), spec: spec, on: o, starts: append([]startSpec(nil), starts...)}
+	sb := &sandbox{id: id, key: randomHex(6), spec: spec, on: o, starts: append([]startSpec(nil), starts...), initFd: -1, dying: make(chan struct{})}
 	sb.dir = filepath.Join(b.sandboxesDir(), sb.key)
 	b.mu.Lock()
 	if b.closed {
@@ -164,9 +167,6 @@ func (b *Backend) CreateSandbox(ctx context.Context, spec agent.SandboxSpec) (ag
 	if err := b.writeBundle(sb); err != nil {
 		return fail(err)
 	}
-	if err := b.ensureRunning(sb); err != nil {
-		return fail(err)
-	}
 	sb.mu.Unlock()
 	for _, s := range starts {
 		sb.mu.RLock()
@@ -189,8 +189,8 @@ func (b *Backend) CreateSandbox(ctx context.Context, spec agent.SandboxSpec) (ag
 	return sb.info, nil
 }
 
-// ensureRunning starts the container unless it runs (after a commit it is
-// started lazily, on first use).
+// ensureRunning starts the long-lived container unless it runs (it starts
+// at the first START, and again at the first START after a commit).
 func (b *Backend) ensureRunning(sb *sandbox) error {
 	sb.runMu.Lock()
 	defer sb.runMu.Unlock()
@@ -200,19 +200,44 @@ func (b *Backend) ensureRunning(sb *sandbox) error {
 	if sb.running {
 		return nil
 	}
-	if err := b.startContainer(sb); err != nil {
+	fd, err := b.startContainer(sb)
+	if err != nil {
 		return err
 	}
-	sb.running = true
+	sb.running, sb.initFd = true, fd
 	return nil
 }
 
-// stopContainer kills the container and every process in it.
+// containerRunning reports whether the long-lived container runs.
+func (sb *sandbox) containerRunning() bool {
+	sb.runMu.Lock()
+	defer sb.runMu.Unlock()
+	return sb.running
+}
+
+// stopContainer kills the long-lived container, if it runs, and every
+// process in it.
 func (b *Backend) stopContainer(sb *sandbox) error {
 	sb.runMu.Lock()
 	defer sb.runMu.Unlock()
+	if !sb.running {
+		return nil
+	}
 	sb.running = false
-	return b.deleteContainer(sb.ctrID())
+	fd := sb.initFd
+	sb.initFd = -1
+	return b.stopContainerInit(sb.ctrID(), fd)
+}
+
+// markDestroyed flags the sandbox as going away and tells its one-shot
+// Execs to end.
+func (sb *sandbox) markDestroyed() {
+	sb.runMu.Lock()
+	defer sb.runMu.Unlock()
+	if !sb.destroyed {
+		sb.destroyed = true
+		close(sb.dying)
+	}
 }
 
 // gone reports whether the sandbox was destroyed (after a caller looked it
@@ -275,9 +300,7 @@ func (b *Backend) DestroySandbox(ctx context.Context, id string) error {
 		return nil
 	}
 	// kill first: running Execs return, releasing sb.mu
-	sb.runMu.Lock()
-	sb.destroyed = true
-	sb.runMu.Unlock()
+	sb.markDestroyed()
 	if sb.timer != nil {
 		sb.timer.Stop()
 	}
@@ -293,9 +316,7 @@ func (b *Backend) DestroySandbox(ctx context.Context, id string) error {
 
 // teardown removes everything the sandbox holds on the host.
 func (b *Backend) teardown(sb *sandbox) error {
-	sb.runMu.Lock()
-	sb.destroyed = true
-	sb.runMu.Unlock()
+	sb.markDestroyed()
 	var errs []error
 	if err := b.stopContainer(sb); err != nil {
 		errs = append(errs, err)
@@ -303,9 +324,15 @@ func (b *Backend) teardown(sb *sandbox) error {
 	if err := unmount(sb.merged()); err != nil {
 		errs = append(errs, err)
 	}
+	// the long-lived container's cgroup, and any a one-shot runc left
 	for _, d := range b.cgroupDirs() {
-		if err := removeCgroup(filepath.Join(d, sb.key)); err != nil {
-			errs = append(errs, err)
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if e.IsDir() && (e.Name() == sb.key || strings.HasPrefix(e.Name(), sb.key+"-")) {
+				if err := removeCgroup(filepath.Join(d, e.Name())); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 	}
 	if err := os.RemoveAll(sb.dir); err != nil {
