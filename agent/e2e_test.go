@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -205,22 +204,24 @@ func (e *e2e) run() {
 		t.Fatalf("sandbox from the snapshot sees %q", got)
 	}
 
-	// flatten writes an ext4 image holding the files
+	// flatten stores a base template holding the files
 	e.mustExec("e2e-2", "echo flat > /flatfile")
 	flat, err := c.FlattenRootfs(ctx(t), req(&pb.FlattenRootfsRequest{SandboxId: "e2e-2", Name: "e2e-flat"}))
 	if err != nil || flat.Msg.SizeBytes <= 0 {
 		t.Fatalf("FlattenRootfs = %v, %v", flat.Msg, err)
 	}
 	tpl, err := c.GetTemplate(ctx(t), req(&agentpb.GetTemplateRequest{Name: "e2e-flat"}))
-	if err != nil || !strings.HasPrefix(tpl.Msg.Template.Digest, "sha256:") {
+	if err != nil || !strings.HasPrefix(tpl.Msg.Template.Digest, "sha256:") || tpl.Msg.Template.Type != "base" {
 		t.Fatalf("GetTemplate = %v, %v", tpl.Msg, err)
 	}
-	img := filepath.Join(e.root, "templates", tpl.Msg.Template.Id, "rootfs.ext4")
-	for path, want := range map[string]string{"/flatfile": "flat\n", "/snapfile": "snap\n", "/layer2": "two\n"} {
-		b, err := exec.Command("debugfs", "-R", "cat "+path, img).Output()
-		if err != nil || string(b) != want {
-			t.Fatalf("debugfs cat %s in %s = %q, %v", path, img, b, err)
-		}
+	if _, err := c.CreateSandbox(ctx(t), req(&pb.CreateSandboxRequest{SandboxId: "e2e-flat-1", Template: "e2e-flat"})); err != nil {
+		t.Fatalf("create from the flattened template: %v", err)
+	}
+	if got := e.mustExec("e2e-flat-1", "cat /flatfile /snapfile /layer2"); got != "flat\nsnap\ntwo\n" {
+		t.Fatalf("sandbox from the flattened template sees %q", got)
+	}
+	if _, err := c.DestroySandbox(ctx(t), req(&pb.DestroySandboxRequest{SandboxId: "e2e-flat-1"})); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := c.DeleteSnapshot(ctx(t), req(&pb.DeleteSnapshotRequest{TeamId: "team-1", TemplateId: "tpl-e2e"})); err != nil {
 		t.Fatalf("DeleteSnapshot: %v", err)

@@ -15,6 +15,7 @@ type lowerEntry struct {
 	kind string // "layer" or "template"
 	id   string
 	link string
+	base bool // a base template (bootstrapped, imported or flattened)
 }
 
 // on names what something sits on: a layer, else a template, else nothing
@@ -36,7 +37,7 @@ func (b *Backend) chain(o on) ([]lowerEntry, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, lowerEntry{"layer", m.ID, m.Link})
+			out = append(out, lowerEntry{kind: "layer", id: m.ID, link: m.Link})
 			o = on{layer: m.Parent}
 			if m.Parent == "" {
 				o.template = m.Template
@@ -47,7 +48,7 @@ func (b *Backend) chain(o on) ([]lowerEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, lowerEntry{"template", t.ID, t.Link})
+		out = append(out, lowerEntry{kind: "template", id: t.ID, link: t.Link, base: t.Type != "snapshot"})
 		o = on{layer: t.ParentLayer}
 		if t.ParentLayer == "" {
 			o.template = t.ParentTemplate
@@ -59,15 +60,21 @@ func (b *Backend) chain(o on) ([]lowerEntry, error) {
 	return out, nil
 }
 
-// bottomTemplate is the template id at the bottom of o's chain ("" for a
-// standalone layer chain).
-func bottomTemplate(chain []lowerEntry) string {
-	for i := len(chain) - 1; i >= 0; i-- {
-		if chain[i].kind == "template" {
-			return chain[i].id
+// baseTemplate is the template a chain's layers are based on: the
+// nearest base template (a flattened one sits on a chain of its own but
+// stands for it), else the bottom template ("" for a standalone layer
+// chain).
+func baseTemplate(chain []lowerEntry) string {
+	bottom := ""
+	for _, e := range chain {
+		if e.kind == "template" {
+			if e.base {
+				return e.id
+			}
+			bottom = e.id
 		}
 	}
-	return ""
+	return bottom
 }
 
 // layerDepth is the number of layers in the chain (templates not counted).

@@ -68,7 +68,7 @@ func (b *Backend) CommitLayer(ctx context.Context, id string) (agent.LayerInfo, 
 	}
 	b.mu.Lock()
 	sb.on = on{layer: m.ID}
-	sb.chain = append([]lowerEntry{{"layer", m.ID, m.Link}}, sb.chain...)
+	sb.chain = append([]lowerEntry{{kind: "layer", id: m.ID, link: m.Link}}, sb.chain...)
 	sb.info.Layer = m.ID
 	b.mu.Unlock()
 	if err := b.reattach(sb, nil); err != nil {
@@ -122,7 +122,7 @@ func joinErr(cause, err error) error {
 func (b *Backend) layerInfo(m *layerMeta, chain []lowerEntry) agent.LayerInfo {
 	tmpl := m.Template
 	if chain != nil {
-		tmpl = bottomTemplate(chain)
+		tmpl = baseTemplate(chain)
 	}
 	return agent.LayerInfo{
 		ID: m.ID, Parent: m.Parent, Template: tmpl, Digest: m.Digest,
@@ -264,5 +264,5 @@ func (b *Backend) ImportLayer(ctx context.Context, parent, digest string, r io.R
 	if err != nil {
 		return fail(err)
 	}
-	return b.layerInfo(m, append([]lowerEntry{{"layer", m.ID, m.Link}}, chain...)), nil
+	return b.layerInfo(m, append([]lowerEntry{{kind: "layer", id: m.ID, link: m.Link}}, chain...)), nil
 }

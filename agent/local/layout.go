@@ -35,9 +35,9 @@ type layerMeta struct {
 	Link     string    `json:"link"` // l/<Link> -> ../layers/<id>/diff
 }
 
-// templateMeta is templates/<id>/meta.json. A base's rootfs/ is a whole
-// tree; a snapshot's rootfs/ is its own diff on top of ParentLayer (or
-// ParentTemplate).
+// templateMeta is templates/<id>/meta.json. An imported or bootstrapped
+// base's rootfs/ is a whole tree; a snapshot's, or a flattened base's
+// (onChain), is its own diff on top of ParentLayer (or ParentTemplate).
 type templateMeta struct {
 	ID             string      `json:"id"`
 	Name           string      `json:"name,omitempty"` // "" once replaced or deleted
@@ -51,8 +51,10 @@ type templateMeta struct {
 	ParentLayer    string      `json:"parent_layer,omitempty"`
 	ParentTemplate string      `json:"parent_template,omitempty"`
 	Start          []startSpec `json:"start,omitempty"` // run again on create
-	Image          string      `json:"image,omitempty"` // ext4 image, relative to the template dir
 }
+
+// onChain reports whether the template's rootfs/ is a diff on a chain.
+func (t *templateMeta) onChain() bool { return t.ParentLayer != "" || t.ParentTemplate != "" }
 
 // startSpec is a recorded START command line.
 type startSpec struct {

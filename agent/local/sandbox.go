@@ -149,7 +149,7 @@ func (b *Backend) CreateSandbox(ctx context.Context, spec agent.SandboxSpec) (ag
 		return fail(err)
 	}
 	if template == "" {
-		template = bottomTemplate(chain)
+		template = baseTemplate(chain)
 	}
 	sb.env = sandboxEnv(spec, id, template)
 	sb.info = agent.SandboxInfo{

@@ -59,45 +59,60 @@ func (b *Backend) CreateSnapshot(ctx context.Context, id string, ref agent.Templ
 		return 0, err
 	}
 	defer b.finishSandbox(sb)
-	if err := b.detach(sb); err != nil {
-		return 0, err
-	}
 	t := &templateMeta{
 		ID: newTemplateID(), Name: ref.Name, TeamID: ref.TeamID, RefTemplateID: ref.TemplateID,
 		Type: "snapshot", Created: time.Now().UTC(),
-		ParentLayer: sb.on.layer, ParentTemplate: sb.on.template,
 	}
 	sb.startMu.Lock()
 	t.Start = append([]startSpec(nil), sb.starts...)
 	sb.startMu.Unlock()
+	if err := b.storeOnChain(sb, t); err != nil {
+		return 0, err
+	}
+	return t.Size, nil
+}
+
+// storeOnChain stores t as the sandbox's upper directory (renamed, O(1) in
+// the rootfs size) on top of the sandbox's chain: t's digest combines the
+// chain's with the diff's, and its size counts the whole chain. The
+// sandbox is detached first and unusable after.
+func (b *Backend) storeOnChain(sb *sandbox, t *templateMeta) error {
+	if err := b.detach(sb); err != nil {
+		return err
+	}
+	t.ParentLayer, t.ParentTemplate = sb.on.layer, sb.on.template
 	tmp := filepath.Join(b.tmpDir(), t.ID)
 	if err := os.Mkdir(tmp, 0o700); err != nil {
-		return 0, err
+		return err
 	}
 	if err := os.Rename(sb.upper(), filepath.Join(tmp, "rootfs")); err != nil {
 		os.RemoveAll(tmp)
-		return 0, err
+		return err
 	}
 	st, err := digestTree(filepath.Join(tmp, "rootfs"))
 	if err != nil {
 		os.RemoveAll(tmp)
-		return 0, err
+		return err
 	}
 	parent, err := b.chainDigest(sb.chain)
 	if err != nil {
 		os.RemoveAll(tmp)
-		return 0, err
+		return err
 	}
-	t.Digest = combineDigests("snapshot", parent, st.Digest)
+	kind := t.Type
+	if kind == "base" {
+		kind = "flatten"
+	}
+	t.Digest = combineDigests(kind, parent, st.Digest)
 	t.Size = st.Size
 	for _, e := range sb.chain {
 		t.Size += b.entrySize(e)
 	}
 	if err := b.storeTemplate(tmp, t); err != nil {
 		os.RemoveAll(tmp)
-		return 0, err
+		return err
 	}
-	return t.Size, nil
+	return nil
 }
 
 // entrySize is the stored size of one chain directory.
@@ -108,8 +123,8 @@ func (b *Backend) entrySize(e lowerEntry) int64 {
 		}
 		return 0
 	}
-	if t, err := b.readTemplate(e.id); err == nil && t.Type != "snapshot" {
+	if t, err := b.readTemplate(e.id); err == nil && !t.onChain() {
 		return t.Size
 	}
-	return 0 // a snapshot's size already counts its chain
+	return 0 // a template on a chain already counts its chain
 }

@@ -28,7 +28,6 @@ const (
 type treeStats struct {
 	Digest string // sha256 of the canonical tar (times zeroed)
 	Size   int64  // disk usage (du): allocated blocks of unique inodes
-	Files  int64  // entries, for sizing ext4 images
 }
 
 // digestTree hashes dir as a canonical tar stream: entries in lexical
@@ -69,7 +68,6 @@ func writeTree(dir string, w io.Writer, zeroTimes bool) (treeStats, error) {
 		if _, dup := seen[key]; !dup || sys.Mode&unix.S_IFMT == unix.S_IFDIR {
 			st.Size += sys.Blocks * 512
 		}
-		st.Files++
 		hdrs, err := entryHeaders(full, filepath.ToSlash(rel), &sys, seen)
 		if err != nil {
 			return err
