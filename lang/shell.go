@@ -32,8 +32,15 @@ var shellPool = sync.Pool{New: func() any {
 	}
 }}
 
+// noSimpleShell turns the fast path off (tests compare both paths).
+var noSimpleShell bool
+
 func (p *parser) checkShell(sh *Shell) {
 	if strings.TrimSpace(sh.Text) == "" {
+		return
+	}
+	if tree, ok := simpleShell(sh.Text); ok && !noSimpleShell {
+		sh.tree = tree
 		return
 	}
 	if p.sh == nil {

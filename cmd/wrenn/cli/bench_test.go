@@ -76,19 +76,7 @@ func BenchmarkCompile(b *testing.B) {
 // stat cache would keep their digests between runs).
 func BenchmarkCompileLower(b *testing.B) {
 	src := benchWrennfile(benchSteps)
-	dir := b.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "files"), 0o755); err != nil {
-		b.Fatal(err)
-	}
-	for i := 4; i <= benchSteps; i += 5 {
-		if err := os.WriteFile(filepath.Join(dir, "files", fmt.Sprintf("f%d.txt", i)), []byte(fmt.Sprint(i)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	bctx, err := compiler.OpenContext(dir, compiler.ContextOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	bctx := benchContext(b)
 	lower := func() {
 		f, diags := checkFile("Wrennfile", src, checkOptions{})
 		plan, cdiags := compiler.Compile(f, compiler.Options{Context: bctx})
@@ -103,6 +91,42 @@ func BenchmarkCompileLower(b *testing.B) {
 		lower()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchSteps, "ns/step")
+}
+
+// BenchmarkLowerOnly is BenchmarkCompileLower's lowering alone:
+// compiler.Compile of the already parsed and linted file.
+func BenchmarkLowerOnly(b *testing.B) {
+	bctx := benchContext(b)
+	f, diags := checkFile("Wrennfile", benchWrennfile(benchSteps), checkOptions{})
+	if diags.HasErrors() {
+		b.Fatal(diags.Errors())
+	}
+	compiler.Compile(f, compiler.Options{Context: bctx})
+	b.ReportAllocs()
+	for b.Loop() {
+		compiler.Compile(f, compiler.Options{Context: bctx})
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchSteps, "ns/step")
+}
+
+// benchContext is a build context holding the files the benchmark
+// file's COPY steps name, opened once (as a stat cache would keep their
+// digests between runs).
+func benchContext(b *testing.B) *compiler.Context {
+	dir := b.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "files"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for i := 4; i <= benchSteps; i += 5 {
+		if err := os.WriteFile(filepath.Join(dir, "files", fmt.Sprintf("f%d.txt", i)), []byte(fmt.Sprint(i)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bctx, err := compiler.OpenContext(dir, compiler.ContextOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bctx
 }
 
 // BenchmarkCompileCommand runs the whole `wrenn compile -q FILE` command
