@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -56,6 +57,11 @@ type Backend struct {
 	// storeMu orders changes to templates/ and layers/ with the checks
 	// that something is still in use.
 	storeMu sync.Mutex
+
+	sync *syncer // background writeback of committed layers
+
+	// noVolatile: the kernel refused overlay's volatile option once
+	noVolatile atomic.Bool
 
 	// forceFsconfig makes every mount use the fsconfig lowerdir+ path
 	// (tests exercise both mount paths).
@@ -125,6 +131,7 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("local backend: %w", err)
 	}
 	b.agentID = id
+	b.sync = newSyncer(root)
 	return b, nil
 }
 
@@ -177,6 +184,7 @@ func (b *Backend) Close(ctx context.Context) error {
 		}
 	}
 	b.removeCgroupParent()
+	b.sync.close()
 	if b.lock != nil {
 		_ = b.lock.Close()
 	}

@@ -65,6 +65,9 @@ func (b *Backend) buildBase(ctx context.Context, name string, fill func(rootfs s
 		return fail(err)
 	}
 	t.Digest, t.Size = st.Digest, st.Size
+	if err := b.sync.now(); err != nil { // the files before the metadata
+		return fail(err)
+	}
 	if err := b.storeTemplate(tmp, t); err != nil {
 		return fail(err)
 	}

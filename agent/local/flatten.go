@@ -74,6 +74,10 @@ func (b *Backend) copyRootfs(ctx context.Context, sb *sandbox, t *templateMeta) 
 		return err
 	}
 	t.Digest, t.Size = st.Digest, st.Size
+	if err := b.sync.now(); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
 	if err := b.storeTemplate(tmp, t); err != nil {
 		os.RemoveAll(tmp)
 		return err

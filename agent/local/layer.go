@@ -10,23 +10,22 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"wrenn.dev/wrenn/agent"
 )
 
 // CommitLayer turns the sandbox's upper directory into a layer by renaming
 // it: O(1) in the rootfs size (the digest walk is O(size of the change)).
 // The overlay is then mounted again with a fresh upper on top of the new
-// layer. The container restarts on the next use, so background processes
-// end at a commit.
+// layer. A long-lived container (after START) is stopped, so background
+// processes end at a commit. The layer's files reach the disk in the
+// background (see unsyncedMarker).
 func (b *Backend) CommitLayer(ctx context.Context, id string) (agent.LayerInfo, error) {
 	sb, err := b.exclusive(id)
 	if err != nil {
 		return agent.LayerInfo{}, err
 	}
 	defer sb.mu.Unlock()
-	if err := b.detach(sb); err != nil {
+	if err := b.detach(sb, false); err != nil {
 		return agent.LayerInfo{}, err
 	}
 	m := &layerMeta{
@@ -57,7 +56,7 @@ func (b *Backend) CommitLayer(ctx context.Context, id string) (agent.LayerInfo, 
 		return undo(err)
 	}
 	m.Digest, m.Size = st.Digest, st.Size
-	if err := writeJSONSync(filepath.Join(tmp, "meta.json"), m); err != nil {
+	if err := b.writeLayerMeta(tmp, m); err != nil {
 		return undo(err)
 	}
 	b.storeMu.Lock()
@@ -66,6 +65,7 @@ func (b *Backend) CommitLayer(ctx context.Context, id string) (agent.LayerInfo, 
 	if err != nil {
 		return undo(err)
 	}
+	b.sync.add(b.layerDir(m.ID))
 	b.mu.Lock()
 	sb.on = on{layer: m.ID}
 	sb.chain = append([]lowerEntry{{kind: "layer", id: m.ID, link: m.Link}}, sb.chain...)
@@ -77,20 +77,30 @@ func (b *Backend) CommitLayer(ctx context.Context, id string) (agent.LayerInfo, 
 	return b.layerInfo(m, sb.chain), nil
 }
 
-// detach stops the container, unmounts the overlay and flushes the upper
-// directory to disk, so it can be renamed into a layer or template.
-func (b *Backend) detach(sb *sandbox) error {
+// detach stops the container, if one runs, and unmounts the overlay, so
+// the upper directory can be renamed into a layer or template; flush also
+// writes everything back to disk first (for a template).
+func (b *Backend) detach(sb *sandbox, flush bool) error {
 	if err := b.stopContainer(sb); err != nil {
 		return err
 	}
 	if err := unmount(sb.merged()); err != nil {
 		return err
 	}
-	if f, err := os.Open(sb.dir); err == nil {
-		_ = unix.Syncfs(int(f.Fd()))
-		f.Close()
+	if flush {
+		return b.sync.now()
 	}
 	return nil
+}
+
+// writeLayerMeta writes a layer's meta.json in its directory under tmp/,
+// with the marker that its files may not be on disk yet. The marker is
+// created first, so it is durable no later than the metadata.
+func (b *Backend) writeLayerMeta(tmp string, m *layerMeta) error {
+	if err := os.WriteFile(filepath.Join(tmp, unsyncedMarker), nil, 0o600); err != nil {
+		return err
+	}
+	return writeJSONSync(filepath.Join(tmp, "meta.json"), m)
 }
 
 // reattach mounts the sandbox again over its chain with an empty work dir
@@ -255,7 +265,7 @@ func (b *Backend) ImportLayer(ctx context.Context, parent, digest string, r io.R
 		return fail(fmt.Errorf("content digest %s does not match %s: %w", st.Digest, digest, errInvalid))
 	}
 	m.Digest, m.Size, m.Link = st.Digest, st.Size, newLink()
-	if err := writeJSONSync(filepath.Join(tmp, "meta.json"), m); err != nil {
+	if err := b.writeLayerMeta(tmp, m); err != nil {
 		return fail(err)
 	}
 	b.storeMu.Lock()
@@ -264,5 +274,6 @@ func (b *Backend) ImportLayer(ctx context.Context, parent, digest string, r io.R
 	if err != nil {
 		return fail(err)
 	}
+	b.sync.add(b.layerDir(m.ID))
 	return b.layerInfo(m, append([]lowerEntry{{kind: "layer", id: m.ID, link: m.Link}}, chain...)), nil
 }

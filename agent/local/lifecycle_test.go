@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -182,4 +183,75 @@ func TestDestroyDuringExecEndsIt(t *testing.T) {
 		}
 	}
 	assertNoLeaks(t, b)
+}
+
+// TestLayersBecomeDurable: a commit does not wait for the disk; the syncer
+// clears the layer's unsynced marker soon after, and after a crash New
+// drops every layer still marked, with what sits on it.
+func TestLayersBecomeDurable(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	b, err := New(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := b.BootstrapBase(ctx, "minimal", FromBusybox, nil); err != nil {
+		t.Fatal(err)
+	}
+	id := newSandbox(t, b, agent.SandboxSpec{})
+	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); !strings.Contains(string(mounts), "volatile") {
+		t.Errorf("the sandbox's overlay is not volatile:\n%s", mounts)
+	}
+	mustRun(t, b, id, "echo one > /one")
+	l1, err := b.CommitLayer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := func(l agent.LayerInfo) string { return filepath.Join(b.layerDir(l.ID), unsyncedMarker) }
+	for i := 0; ; i++ {
+		if _, err := os.Stat(marker(l1)); os.IsNotExist(err) {
+			break
+		}
+		if i == 500 {
+			t.Fatal("the syncer never cleared the first layer's marker")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mustRun(t, b, id, "echo two > /two")
+	l2, err := b.CommitLayer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, b, id, "echo three > /three")
+	l3, err := b.CommitLayer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CreateSnapshot(ctx, id, agent.TemplateRef{Name: "on-l3"}); err != nil {
+		t.Fatal(err)
+	}
+	// a crash before the second layer reached the disk: its marker stays
+	b.sync.close()
+	if err := os.WriteFile(marker(l2), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.lock.Close()
+
+	b2, err := New(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close(ctx)
+	for _, l := range []agent.LayerInfo{l2, l3} {
+		if _, err := b2.Layer(ctx, l.ID); !errors.Is(err, agent.ErrNotFound) {
+			t.Errorf("layer %s (depth %d) after the crash: %v, want it gone", l.ID, l.Depth, err)
+		}
+	}
+	if _, err := b2.Template(ctx, agent.TemplateRef{Name: "on-l3"}); !errors.Is(err, agent.ErrNotFound) {
+		t.Errorf("snapshot on a lost layer after the crash: %v, want it gone", err)
+	}
+	from := newSandbox(t, b2, agent.SandboxSpec{Layer: l1.ID})
+	if got := mustRun(t, b2, from, "cat /one; ls /two 2>&1 >/dev/null || true"); !strings.HasPrefix(got, "one\n") {
+		t.Errorf("from the durable layer: %q", got)
+	}
 }

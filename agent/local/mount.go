@@ -14,7 +14,9 @@ import (
 )
 
 // mountOverlay mounts target with the chain's directories as lowers (top
-// first) and upper/work given relative to the root. Like Docker's overlay2,
+// first) and upper/work given relative to the root. The mount is volatile:
+// neither fsync in the sandbox nor the unmount at a commit waits for the
+// disk; the syncer makes layers durable (see unsyncedMarker). Like Docker's overlay2,
 // lowers are named by their short l/ links relative to the root, so 100
 // layers take ~1.3 kB of the one page that mount(2) data may use; a chain
 // too long for that is mounted with fsconfig "lowerdir+" (Linux 6.8+), one
@@ -33,8 +35,17 @@ func (b *Backend) mountOverlay(chain []lowerEntry, upper, work, target string) e
 		return fmt.Errorf("overlay dirs outside the root")
 	}
 	data := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,index=off,redirect_dir=off,metacopy=off", strings.Join(links, ":"), relUpper, relWork)
-	if len(data) < os.Getpagesize()-1 && !b.forceFsconfig {
-		if err := mountFrom(b.root, data, target); err != nil {
+	if len(data)+len(",volatile") < os.Getpagesize()-1 && !b.forceFsconfig {
+		var err error = unix.EINVAL
+		if !b.noVolatile.Load() {
+			if err = mountFrom(b.root, data+",volatile", target); err == unix.EINVAL {
+				b.noVolatile.Store(true) // before Linux 5.10
+			}
+		}
+		if err == unix.EINVAL {
+			err = mountFrom(b.root, data, target)
+		}
+		if err != nil {
 			return fmt.Errorf("mount overlay on %s (%d lowers): %w", target, len(chain), err)
 		}
 		return nil
@@ -42,7 +53,7 @@ func (b *Backend) mountOverlay(chain []lowerEntry, upper, work, target string) e
 	for i := range links {
 		links[i] = filepath.Join(b.root, links[i])
 	}
-	if err := mountFsconfig(links, upper, work, target); err != nil {
+	if err := mountFsconfig(links, upper, work, target, !b.noVolatile.Load()); err != nil {
 		return fmt.Errorf("mount overlay on %s (%d lowers, fsconfig): %w", target, len(chain), err)
 	}
 	return nil
@@ -70,7 +81,7 @@ func mountFrom(dir, data, target string) error {
 }
 
 // mountFsconfig mounts with the new mount API, appending lowers one by one.
-func mountFsconfig(lowers []string, upper, work, target string) error {
+func mountFsconfig(lowers []string, upper, work, target string, volatile bool) error {
 	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("fsopen: %w", err)
@@ -84,6 +95,11 @@ func mountFsconfig(lowers []string, upper, work, target string) error {
 	for _, kv := range [][2]string{{"upperdir", upper}, {"workdir", work}, {"index", "off"}, {"redirect_dir", "off"}, {"metacopy", "off"}} {
 		if err := unix.FsconfigSetString(fd, kv[0], kv[1]); err != nil {
 			return fmt.Errorf("%s: %w", kv[0], err)
+		}
+	}
+	if volatile {
+		if err := unix.FsconfigSetFlag(fd, "volatile"); err != nil {
+			return fmt.Errorf("volatile: %w", err)
 		}
 	}
 	if err := unix.FsconfigCreate(fd); err != nil {

@@ -54,6 +54,7 @@ func (b *Backend) recover() error {
 			}
 		}
 	}
+	b.dropUnsynced()
 	if err := b.repairLinks(); err != nil {
 		errs = append(errs, err)
 	}

@@ -77,7 +77,7 @@ func (b *Backend) CreateSnapshot(ctx context.Context, id string, ref agent.Templ
 // chain's with the diff's, and its size counts the whole chain. The
 // sandbox is detached first and unusable after.
 func (b *Backend) storeOnChain(sb *sandbox, t *templateMeta) error {
-	if err := b.detach(sb); err != nil {
+	if err := b.detach(sb, true); err != nil {
 		return err
 	}
 	t.ParentLayer, t.ParentTemplate = sb.on.layer, sb.on.template
