@@ -50,6 +50,7 @@ func probeAgent(ctx context.Context, a Agent) (agentFacts, error) {
 // a sandbox on the base with the seed's fallback when that fails.
 func compilePlan(ctx context.Context, a Agent, s Store, facts agentFacts, req *Request) (*compiler.Plan, error) {
 	opts := req.Options
+	file := withHealthcheck(req.File, req.Healthcheck)
 	digests := map[string]digest.Digest{}
 	if facts.layers {
 		opts.ResolveBase = func(template string) (digest.Digest, error) {
@@ -73,7 +74,7 @@ func compilePlan(ctx context.Context, a Agent, s Store, facts agentFacts, req *R
 	}
 	// A first compile names the base templates the build needs; their
 	// starting envs then go into the real compile.
-	plan, err := compile(req.File, opts)
+	plan, err := compile(file, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func compilePlan(ctx context.Context, a Agent, s Store, facts agentFacts, req *R
 		envs[st.Base] = env
 	}
 	opts.BaseEnvs = envs
-	return compile(req.File, opts)
+	return compile(file, opts)
 }
 
 // compile runs the compiler and turns its errors into one error.

@@ -71,6 +71,8 @@ type project struct {
 	dir   string
 	store *cache.BadgerStore
 	name  string
+	// hc is the build's Healthcheck parameter, nil for none.
+	hc *lang.HealthcheckInstr
 }
 
 func newProject(t *testing.T, wrennfile string, files map[string]string) *project {
@@ -137,7 +139,7 @@ func (p *project) tryBuildOn(a executor.Agent) (*executor.Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	return executor.Build(ctx, executor.Request{
-		Agent: a, Store: p.store, File: f, Name: p.name,
+		Agent: a, Store: p.store, File: f, Name: p.name, Healthcheck: p.hc,
 		Options: compiler.Options{Context: cx, SkipPrePost: true},
 	})
 }

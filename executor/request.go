@@ -26,9 +26,15 @@ type Request struct {
 	NoCacheSteps map[int]bool
 	// Layer decides which steps get a layer of their own; nil commits
 	// every step that changes files (Step.MakesLayer).
-	Layer    func(*compiler.Step) bool
-	VCPUs    int
-	MemoryMB int
+	Layer func(*compiler.Step) bool
+	// Healthcheck sets or overrides the target's healthcheck, as the
+	// seed's CreateBuild parameter: it acts as a HEALTHCHECK line at the
+	// end of the target stage (the last one is used). ParseHealthcheck
+	// makes one from the parameter's string. A build with a healthcheck
+	// ends in a snapshot once it passes.
+	Healthcheck *lang.HealthcheckInstr
+	VCPUs       int
+	MemoryMB    int
 	// Events receives progress; nil discards it. Calls are sequential.
 	Events func(Event)
 	// BuildID names the lease; "" generates one.

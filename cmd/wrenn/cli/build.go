@@ -28,7 +28,7 @@ type buildFlags struct {
 	skipPrePost, noCache, dryRun    bool
 	vcpus, memory                   int
 	progress, cacheDir, root, agent string
-	token, output                   string
+	token, output, healthcheck      string
 }
 
 func newBuildCmd() *cobra.Command {
@@ -43,7 +43,20 @@ only the steps after it, committing a layer per step that changes files.
 Without --agent the local agent runs in this process under --root (default
 $WRENN_ROOT or /var/lib/wrenn), driven over a private socket by the same
 client as a remote agent. The base template ("minimal" unless FROM says
-otherwise) must exist there: see 'wrenn base bootstrap'.`,
+otherwise) must exist there: see 'wrenn base bootstrap'.
+
+--healthcheck sets the template's healthcheck, or overrides the file's: it
+is the seed's build parameter, a HEALTHCHECK line without the keyword, with
+the same flags and defaults (interval 3s, timeout 10s, start period 0,
+retries 0 = unlimited). With a healthcheck, START's process is launched,
+the check must pass, and the template is a snapshot; without, the rootfs
+is flattened into a base template.
+
+Examples:
+  wrenn build -t runner
+  wrenn build -t web --healthcheck 'wget -qO- http://127.0.0.1:8080/'
+  wrenn build -t web --healthcheck '--interval=1s --retries=30 CMD curl -fs localhost:8080'
+  wrenn build --dry-run --progress json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBuild(cmd, f) },
 	}
@@ -57,6 +70,7 @@ otherwise) must exist there: see 'wrenn base bootstrap'.`,
 	fl.BoolVar(&f.skipPrePost, "skip-pre-post", false, "leave out the pre- and post-build phases")
 	fl.BoolVar(&f.noCache, "no-cache", false, "run every step")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan with cached/will-run per step; run nothing")
+	fl.StringVar(&f.healthcheck, "healthcheck", "", "set or override the healthcheck: `SPEC` is '[--interval=D] [--timeout=D] [--start-period=D] [--retries=N] [CMD] COMMAND'")
 	fl.IntVar(&f.vcpus, "vcpus", 0, "vCPUs of the build sandbox")
 	fl.IntVar(&f.memory, "memory", 0, "memory of the build sandbox in `MB`")
 	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, tty, plain or json")
@@ -80,6 +94,12 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 	args, err := parseBuildArgs(f.buildArgs)
 	if err != nil {
 		return err
+	}
+	var hc *lang.HealthcheckInstr
+	if cmd.Flags().Changed("healthcheck") {
+		if hc, err = executor.ParseHealthcheck("--healthcheck", f.healthcheck); err != nil {
+			return exitCode(ExitUsage, err)
+		}
 	}
 	src, err := os.ReadFile(f.file)
 	if err != nil {
@@ -131,7 +151,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 
 	req := executor.Request{
 		Agent: client, Store: store, File: file, Name: f.tag, NoCache: f.noCache,
-		VCPUs: f.vcpus, MemoryMB: f.memory,
+		Healthcheck: hc, VCPUs: f.vcpus, MemoryMB: f.memory,
 		Options: compiler.Options{BuildArgs: args, SkipPrePost: f.skipPrePost, Target: f.target, Context: bctx},
 	}
 	if len(f.noCacheFilter) > 0 {

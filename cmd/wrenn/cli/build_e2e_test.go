@@ -78,6 +78,22 @@ func TestBuildEndToEnd(t *testing.T) {
 			t.Errorf("debugfs cat %s = %q, %v; want %q", file, out, err, want)
 		}
 	}
+	// --healthcheck makes the same steps end in a snapshot; a bad value is
+	// a usage error with its position.
+	out.Reset()
+	errb.Reset()
+	args := []string{"build", "-f", wf, "--root", root, "--cache-dir", cacheDir, "--skip-pre-post", "-t", "e2e-hc", "--progress", "json"}
+	if code := Run(append(args, "--healthcheck", "--interval=100ms --retries=5 CMD test -f /hello.txt"), nil, &out, &errb); code != 0 {
+		t.Fatalf("build --healthcheck: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), `"type":"snapshot"`) || strings.Contains(out.String(), `"status":"done"`) {
+		t.Fatalf("build --healthcheck: want a snapshot from cached steps:\n%s", out.String())
+	}
+	errb.Reset()
+	if code := Run(append(args, "--healthcheck", "--retries=x true"), nil, &out, &errb); code != ExitUsage || !strings.Contains(errb.String(), `--healthcheck:1:11: --retries takes a non-negative integer`) {
+		t.Fatalf("bad --healthcheck: exit %d: %s", code, errb.String())
+	}
+
 	tarPath := filepath.Join(dir, "rootfs.tar")
 	build("-o", tarPath)
 	list, err := exec.Command("tar", "tf", tarPath).Output()
