@@ -218,20 +218,69 @@ type chain struct {
 	vars envState
 }
 
-// script is what RUN and START run: body (`/bin/sh -c 'cmd'` or the START
-// form) after the state prefix `[cd 'WD' && ]K='v' … `, wrapped in su for
-// a user other than root. Equal to runWithPrefix(user, statePrefix(…),
-// …), built from the cached variable part (TestChainScriptMatchesRunScript).
-func (ch *chain) script(user, body string) string {
-	cd := ""
-	if ch.st.workdir != "" {
-		cd = "cd " + Quote(ch.st.workdir) + " && "
+// script is what RUN and START run: bodyHead, cmd quoted, bodyTail (the
+// `/bin/sh -c 'cmd'` or START form) after the state prefix
+// `[cd 'WD' && ]K='v' … `, wrapped in su for a user other than root.
+// Equal to runWithPrefix(user, statePrefix(…), …), but built from the
+// cached variable part in one allocation (TestChainScriptMatchesRunScript).
+// bodyHead and bodyTail hold no single quote.
+func (ch *chain) script(user, bodyHead, cmd, bodyTail string) string {
+	root := user == "" || user == "root"
+	vars := ch.vars.vars(!root)
+	wd := ch.st.workdir
+	level := 0 // how often wd and cmd are quoted: Q(s), or inside su -c '…'
+	if !root {
+		level = 1
 	}
-	if user == "" || user == "root" {
-		return cd + ch.vars.vars(false) + body
+	n := len(vars) + len(bodyHead) + len(bodyTail) + len(wd) + len(cmd) + 16 + 12*(quotes(wd)+quotes(cmd))
+	if !root {
+		n += len(user) + 32 + 4*quotes(user)
 	}
-	return "su " + Quote(user) + " -s /bin/sh -c '" + escapeQuotes(cd) + ch.vars.vars(true) + escapeQuotes(body) + "'"
+	var b strings.Builder
+	b.Grow(n) // uninitialised memory, unlike make
+	if !root {
+		b.WriteString("su ")
+		writeQuoted(&b, user, 0)
+		b.WriteString(" -s /bin/sh -c '")
+	}
+	if wd != "" {
+		b.WriteString("cd ")
+		writeQuoted(&b, wd, level)
+		b.WriteString(" && ")
+	}
+	b.WriteString(vars)
+	b.WriteString(bodyHead)
+	writeQuoted(&b, cmd, level)
+	b.WriteString(bodyTail)
+	if !root {
+		b.WriteByte('\'')
+	}
+	return b.String()
 }
+
+// writeQuoted writes Quote(s) (level 0), or Quote(s) as it is written
+// inside another single-quoted string (level 1: each ' of Quote(s) as
+// '\”).
+func writeQuoted(b *strings.Builder, s string, level int) {
+	open, esc := "'", `'\''`
+	if level > 0 {
+		open, esc = `'\''`, `'\''\'\'''\''` // ' -> '\'' -> each ' of that escaped
+	}
+	b.WriteString(open)
+	for {
+		i := strings.IndexByte(s, '\'')
+		if i < 0 {
+			b.WriteString(s)
+			b.WriteString(open)
+			return
+		}
+		b.WriteString(s[:i])
+		b.WriteString(esc)
+		s = s[i+1:]
+	}
+}
+
+func quotes(s string) int { return strings.Count(s, "'") }
 
 func (c *compiler) compileStage(s *lang.Stage, isTarget bool) {
 	ps := &Stage{Index: s.Index, Name: s.Name, Base: s.Base, BaseStage: -1, Range: s.Range}
@@ -375,7 +424,7 @@ func (ch *chain) run(phase Phase, text string, r lang.Range, cmd, user string, t
 		args["user"] = user
 	}
 	st := &Step{Phase: phase, Kind: lang.KindRun, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
-		Timeout: timeout, Cmd: cmd, Script: ch.script(runAs, "/bin/sh -c "+Quote(cmd))}
+		Timeout: timeout, Cmd: cmd, Script: ch.script(runAs, "/bin/sh -c ", cmd, "")}
 	return ch.add(st, &Preimage{Args: args}, nil, nil)
 }
 
@@ -430,7 +479,7 @@ func (ch *chain) lower(in lang.Instruction) *Step {
 	case *lang.StartInstr:
 		st := &Step{Phase: PhaseRecipe, Kind: lang.KindStart, Text: text, Range: n.Range, NoCache: n.NoCache,
 			Timeout: ch.c.opts.startTimeout(), Cmd: x.Cmd.Text,
-			Script: ch.script(ch.st.user, "nohup /bin/sh -c "+Quote(x.Cmd.Text)+" >/dev/null 2>&1 &")}
+			Script: ch.script(ch.st.user, "nohup /bin/sh -c ", x.Cmd.Text, " >/dev/null 2>&1 &")}
 		return ch.add(st, &Preimage{Args: map[string]string{"cmd": x.Cmd.Text}}, nil, nil)
 	case *lang.EnvInstr:
 		val := Expand(x.Value.Value, ch.st.lookup)

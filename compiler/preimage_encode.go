@@ -69,11 +69,23 @@ func appendJSONString(b []byte, s string) []byte {
 
 // appendStringMap appends a JSON object with sorted keys.
 func appendStringMap(b []byte, m map[string]string) []byte {
-	keys := make([]string, 0, len(m))
+	var small [8]string // a step's args: no allocation, insertion sort
+	keys := small[:0]
+	if len(m) > len(small) {
+		keys = make([]string, 0, len(m))
+	}
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	if len(keys) <= len(small) {
+		for i := 1; i < len(keys); i++ {
+			for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+				keys[j], keys[j-1] = keys[j-1], keys[j]
+			}
+		}
+	} else {
+		sort.Strings(keys)
+	}
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {

@@ -87,7 +87,7 @@ func TestChainScriptMatchesRunScript(t *testing.T) {
 	var b astBuilder
 	f := file(
 		b.arg("V", "a'rg"), b.env("Z", "z"), b.run("echo $V"),
-		b.env("V", "it's env"), b.user("app"), b.workdir("my dir"), b.run("echo 'hi'"),
+		b.env("V", "it's env"), b.user("app"), b.workdir("bob's dir"), b.run("echo 'hi'"),
 		b.run("id", flag("user", "root")), b.arg("A"), b.env("A", ""), b.start("sleep 1"),
 		b.user("root"), b.run("true"),
 	)
