@@ -29,7 +29,17 @@ echo "== whole process, $n steps"
 wrenn_cmd="$work/wrenn compile -q $work/Wrennfile"
 bk_cmd="$work/bkparse $work/Dockerfile"
 if command -v hyperfine >/dev/null; then
-	hyperfine -N --warmup 10 --runs "$runs" -n "wrenn compile" "$wrenn_cmd" -n "buildkit parser+instructions" "$bk_cmd"
+	# Start-up alone: `wrenn version`, and a Go program that does nothing.
+	printf 'package main\n\nfunc main() {}\n' >"$work/hello.go"
+	(cd "$work" && CGO_ENABLED=0 go build -o "$work/hello" hello.go)
+	hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/hyperfine.json" \
+		-n "wrenn compile" "$wrenn_cmd" -n "buildkit parser+instructions" "$bk_cmd" \
+		-n "wrenn version" "$work/wrenn version" -n "hello world" "$work/hello"
+	# hyperfine prints means; the medians are steadier on a shared machine.
+	python3 -c 'import json, statistics, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    t = [x * 1000 for x in r["times"]]
+    print("%-30s median %6.2f ms  min %6.2f ms" % (r["command"], statistics.median(t), min(t)))' "$work/hyperfine.json"
 else
 	for c in "$wrenn_cmd" "$bk_cmd"; do
 		start=$(date +%s%N)
@@ -40,5 +50,5 @@ else
 fi
 
 echo "== in-process, $n steps"
-(cd "$root" && go test -run '^$' -bench 'BenchmarkCompile' -benchmem -benchtime "$benchtime" ./cmd/wrenn/cli)
+(cd "$root" && go test -run '^$' -bench 'BenchmarkCompile|BenchmarkLowerOnly' -benchmem -benchtime "$benchtime" ./cmd/wrenn/cli)
 (cd "$here/buildkit" && DOCKERFILE="$work/Dockerfile" go test -run '^$' -bench . -benchmem -benchtime "$benchtime" .)
