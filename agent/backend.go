@@ -27,6 +27,11 @@ type Backend interface {
 	Exec(ctx context.Context, id string, req ExecSpec, stdout, stderr io.Writer, started func(pid int)) (exitCode int, err error)
 
 	WriteFile(ctx context.Context, id, path string, content []byte) error
+	// ExtractTar extracts the tar stream r into the directory dir of the
+	// sandbox (created with its parents) as it is read; entries keep the
+	// tar's owners, modes and times and never land outside dir. It returns
+	// the number of entries.
+	ExtractTar(ctx context.Context, id, dir string, r io.Reader) (entries int64, err error)
 	ReadFile(ctx context.Context, id, path string) ([]byte, error)
 
 	// CreateSnapshot and FlattenRootfs end the sandbox and store the result

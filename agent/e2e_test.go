@@ -1,10 +1,12 @@
 package agent_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,6 +154,7 @@ func (e *e2e) run() {
 		t.Fatalf("the sandbox sees %q", got)
 	}
 	e.escapes()
+	e.extractTar("e2e-1")
 
 	// commit keeps the sandbox; create from a layer sees exactly its chain
 	e.write("e2e-1", "/layer1", "one")
@@ -348,4 +351,50 @@ func randomDigits(n int) string {
 		out.WriteByte('0' + s[i%len(s)]%10)
 	}
 	return out.String()
+}
+
+// extractTar streams a tar of 300 files in small chunks into a sandbox
+// directory and reads them back.
+func (e *e2e) extractTar(id string) {
+	t := e.t
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for i := range 300 {
+		body := fmt.Sprintf("file %d\n", i)
+		if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d%d/f%d", i%7, i), Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(body))
+	}
+	tw.Close()
+	st := e.c.ExtractTar(ctx(t))
+	if err := st.Send(&agentpb.ExtractTarRequest{Msg: &agentpb.ExtractTarRequest_Header{Header: &agentpb.ExtractTarHeader{SandboxId: id, Path: "/tmp/ctx"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for data := buf.Bytes(); len(data) > 0; {
+		n := min(len(data), 4000)
+		if err := st.Send(&agentpb.ExtractTarRequest{Msg: &agentpb.ExtractTarRequest_Chunk{Chunk: data[:n]}}); err != nil {
+			t.Fatal(err)
+		}
+		data = data[n:]
+	}
+	resp, err := st.CloseAndReceive()
+	if err != nil || resp.Msg.Entries != 300 {
+		t.Fatalf("ExtractTar = %v, %v", resp, err)
+	}
+	if got := e.mustExec(id, "find /tmp/ctx -type f | wc -l; cat /tmp/ctx/d5/f299"); got != "300\nfile 299\n" {
+		t.Fatalf("after ExtractTar: %q", got)
+	}
+	e.mustExec(id, "rm -rf /tmp/ctx")
+	// the header must come first and name a sandbox
+	st = e.c.ExtractTar(ctx(t))
+	_ = st.Send(&agentpb.ExtractTarRequest{Msg: &agentpb.ExtractTarRequest_Chunk{Chunk: []byte("x")}})
+	if _, err := st.CloseAndReceive(); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Fatalf("ExtractTar without a header: %v, want InvalidArgument", err)
+	}
+	st = e.c.ExtractTar(ctx(t))
+	_ = st.Send(&agentpb.ExtractTarRequest{Msg: &agentpb.ExtractTarRequest_Header{Header: &agentpb.ExtractTarHeader{SandboxId: "nope", Path: "/tmp"}}})
+	if _, err := st.CloseAndReceive(); connect.CodeOf(err) != connect.CodeNotFound {
+		t.Fatalf("ExtractTar into an unknown sandbox: %v, want NotFound", err)
+	}
 }

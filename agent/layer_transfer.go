@@ -105,3 +105,64 @@ func (s *layerServer) ImportLayer(ctx context.Context, stream *connect.ClientStr
 	}
 	return connect.NewResponse(&agentpb.ImportLayerResponse{Layer: layerMsg(res.layer)}), nil
 }
+
+// ExtractTar reads the header, then feeds the chunks to the backend's
+// extraction through a pipe as they arrive.
+func (s *layerServer) ExtractTar(ctx context.Context, stream *connect.ClientStream[agentpb.ExtractTarRequest]) (*connect.Response[agentpb.ExtractTarResponse], error) {
+	if !stream.Receive() {
+		if err := stream.Err(); err != nil {
+			return nil, err
+		}
+		return nil, invalid("empty stream: the first message must be a header")
+	}
+	hdr := stream.Msg().GetHeader()
+	if hdr == nil {
+		return nil, invalid("the first message must be a header")
+	}
+	if err := checkID("sandbox_id", hdr.SandboxId); err != nil {
+		return nil, err
+	}
+	if hdr.Path == "" {
+		return nil, invalid("header.path is required")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := s.b.ExtractTar(ctx, hdr.SandboxId, hdr.Path, pr)
+		if err == nil {
+			// the rest of the stream (a tar's zero padding) is not needed
+			_, _ = io.Copy(io.Discard, pr)
+		}
+		pr.CloseWithError(errors.New("the backend stopped reading"))
+		done <- result{n, err}
+	}()
+	feedErr := func() error {
+		for stream.Receive() {
+			if stream.Msg().GetHeader() != nil {
+				return invalid("a second header after the first")
+			}
+			if _, err := pw.Write(stream.Msg().GetChunk()); err != nil {
+				return nil // the backend is done; its result says why
+			}
+		}
+		return stream.Err()
+	}()
+	if feedErr != nil {
+		pw.CloseWithError(feedErr)
+		cancel()
+		<-done
+		return nil, feedErr
+	}
+	pw.Close()
+	res := <-done
+	if res.err != nil {
+		return nil, connectError(res.err)
+	}
+	return connect.NewResponse(&agentpb.ExtractTarResponse{Entries: res.n}), nil
+}

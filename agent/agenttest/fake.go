@@ -226,6 +226,32 @@ func cleanPath(p string) (string, error) {
 	return path.Clean(p), nil
 }
 
+// ExtractTar stores the tar's regular files under dir, as WriteFile would.
+func (f *Fake) ExtractTar(ctx context.Context, id, dir string, r io.Reader) (int64, error) {
+	tr := tar.NewReader(r)
+	var n int64
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("reading tar: %w: %w", err, agent.ErrInvalid)
+		}
+		n++
+		if hdr.Typeflag != tar.TypeReg {
+			continue
+		}
+		content, err := io.ReadAll(tr)
+		if err != nil {
+			return n, err
+		}
+		if err := f.WriteFile(ctx, id, path.Join("/", dir, hdr.Name), content); err != nil {
+			return n, err
+		}
+	}
+}
+
 func (f *Fake) WriteFile(ctx context.Context, id, p string, content []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

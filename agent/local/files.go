@@ -72,6 +72,45 @@ func (b *Backend) WriteFile(ctx context.Context, id, p string, content []byte) e
 	return nil
 }
 
+// ExtractTar extracts the tar stream r into dir in the sandbox, as it is
+// read: dir is created with its parents and resolved inside the rootfs, and
+// every entry is resolved inside dir (RESOLVE_IN_ROOT at dir: symlinks in
+// the archive, absolute ones too, point inside it), so nothing is written
+// outside dir. Entries keep the tar's owners, modes, times and xattrs;
+// whiteout names are dropped. No tarball is written and nothing is held in
+// memory beyond one copy buffer.
+func (b *Backend) ExtractTar(ctx context.Context, id, dir string, r io.Reader) (int64, error) {
+	clean, err := sandboxPath(dir)
+	if err != nil {
+		return 0, err
+	}
+	sb, err := b.shared(id)
+	if err != nil {
+		return 0, err
+	}
+	defer sb.mu.RUnlock()
+	root, err := os.Open(sb.merged())
+	if err != nil {
+		return 0, err
+	}
+	defer root.Close()
+	h, err := pathrs.MkdirAllHandle(root, clean, 0o755)
+	if err != nil {
+		return 0, fmt.Errorf("extract into %s: %w", dir, err)
+	}
+	defer h.Close()
+	d, err := pathrs.Reopen(h, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		return 0, fmt.Errorf("extract into %s: %w", dir, err)
+	}
+	defer d.Close()
+	n, err := extractTarAt(ctx, r, d, false)
+	if err != nil {
+		return n, fmt.Errorf("extract into %s: %w", dir, err)
+	}
+	return n, nil
+}
+
 // openForWrite opens clean for writing inside root: an existing file
 // (through in-root symlinks) is truncated; a missing one is created,
 // with its parent directories. A dangling symlink is followed as the

@@ -1,10 +1,13 @@
 package local
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"wrenn.dev/wrenn/agent"
@@ -81,5 +84,50 @@ func TestFileEscapesNeverTouchTheHost(t *testing.T) {
 	// the writes landed inside the sandbox, where the links resolve
 	if got := mustRun(t, b, id, "cat "+hostFile+" "+host+"/new"); got != "evilevil" {
 		t.Errorf("inside the sandbox: %q", got)
+	}
+}
+
+func TestExtractTar(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	id := newSandbox(t, b, agent.SandboxSpec{})
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range []struct {
+		hdr  tar.Header
+		body string
+	}{
+		{tar.Header{Name: "data/", Typeflag: tar.TypeDir, Mode: 0o750}, ""},
+		{tar.Header{Name: "data/a.txt", Typeflag: tar.TypeReg, Mode: 0o640, Uid: 1000, Gid: 1000}, "alpha\n"},
+		{tar.Header{Name: "data/hard", Typeflag: tar.TypeLink, Linkname: "data/a.txt"}, ""},
+		// an absolute symlink, then an entry through it: it stays in dir
+		{tar.Header{Name: "up", Typeflag: tar.TypeSymlink, Linkname: "/"}, ""},
+		{tar.Header{Name: "up/escape", Typeflag: tar.TypeReg, Mode: 0o644}, "inside\n"},
+	} {
+		e.hdr.Size = int64(len(e.body))
+		if err := tw.WriteHeader(&e.hdr); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(e.body))
+	}
+	tw.Close()
+	n, err := b.ExtractTar(ctx, id, "/tmp/build-files", &buf)
+	if err != nil || n != 5 {
+		t.Fatalf("ExtractTar = %d, %v", n, err)
+	}
+	got := mustRun(t, b, id, "cd /tmp/build-files && cat data/a.txt data/hard && stat -c '%u:%g %a' data/a.txt data && "+
+		"readlink up && cat escape && ls /escape >/dev/null 2>&1 || echo no-escape")
+	if want := "alpha\nalpha\n1000:1000 640\n0:0 750\n/\ninside\nno-escape\n"; got != want {
+		t.Errorf("extracted tree:\n%s\nwant:\n%s", got, want)
+	}
+
+	if _, err := b.ExtractTar(ctx, id, "../../x", bytes.NewReader(nil)); !errors.Is(err, agent.ErrPathEscape) {
+		t.Errorf("dir above /: %v, want ErrPathEscape", err)
+	}
+	if _, err := b.ExtractTar(ctx, id, "/tmp/x", strings.NewReader("not a tar at all, long enough to fill a header block? no")); !errors.Is(err, agent.ErrInvalid) {
+		t.Errorf("garbage: %v, want ErrInvalid", err)
+	}
+	if _, err := b.ExtractTar(ctx, "nope", "/tmp", bytes.NewReader(nil)); !errors.Is(err, agent.ErrNotFound) {
+		t.Errorf("unknown sandbox: %v, want ErrNotFound", err)
 	}
 }

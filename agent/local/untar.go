@@ -63,21 +63,30 @@ func extractTar(ctx context.Context, r io.Reader, dest string, asLayer bool) err
 		return err
 	}
 	defer root.Close()
+	_, err = extractTarAt(ctx, r, root, asLayer)
+	return err
+}
+
+// extractTarAt is extractTar into the directory root, returning the number
+// of entries extracted.
+func extractTarAt(ctx context.Context, r io.Reader, root *os.File, asLayer bool) (int64, error) {
 	tr := tar.NewReader(r)
+	var n int64
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return n, err
 		}
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return n, nil
 		}
 		if err != nil {
-			return fmt.Errorf("reading tar: %w", err)
+			return n, fmt.Errorf("reading tar: %w: %w", err, errInvalid)
 		}
 		if err := extractEntry(root, tr, hdr, asLayer); err != nil {
-			return fmt.Errorf("tar entry %q: %w", hdr.Name, err)
+			return n, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
 		}
+		n++
 	}
 }
 

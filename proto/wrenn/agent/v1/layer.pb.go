@@ -33,7 +33,8 @@ type Layer struct {
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// parent is empty for a layer directly on a template.
 	Parent string `protobuf:"bytes,2,opt,name=parent,proto3" json:"parent,omitempty"`
-	// template is the id of the base template at the bottom of the chain.
+	// template is the id of the base template the chain is based on: the
+	// nearest base (bootstrapped, imported or flattened) below the layer.
 	Template string `protobuf:"bytes,3,opt,name=template,proto3" json:"template,omitempty"`
 	// digest is the sha256 of the layer's content, "sha256:<hex>".
 	Digest    string `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
@@ -1345,6 +1346,188 @@ func (x *ImportLayerResponse) GetLayer() *Layer {
 	return nil
 }
 
+type ExtractTarRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*ExtractTarRequest_Header
+	//	*ExtractTarRequest_Chunk
+	Msg           isExtractTarRequest_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtractTarRequest) Reset() {
+	*x = ExtractTarRequest{}
+	mi := &file_wrenn_agent_v1_layer_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtractTarRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtractTarRequest) ProtoMessage() {}
+
+func (x *ExtractTarRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wrenn_agent_v1_layer_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtractTarRequest.ProtoReflect.Descriptor instead.
+func (*ExtractTarRequest) Descriptor() ([]byte, []int) {
+	return file_wrenn_agent_v1_layer_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ExtractTarRequest) GetMsg() isExtractTarRequest_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *ExtractTarRequest) GetHeader() *ExtractTarHeader {
+	if x != nil {
+		if x, ok := x.Msg.(*ExtractTarRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *ExtractTarRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*ExtractTarRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isExtractTarRequest_Msg interface {
+	isExtractTarRequest_Msg()
+}
+
+type ExtractTarRequest_Header struct {
+	// header is the first message.
+	Header *ExtractTarHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type ExtractTarRequest_Chunk struct {
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*ExtractTarRequest_Header) isExtractTarRequest_Msg() {}
+
+func (*ExtractTarRequest_Chunk) isExtractTarRequest_Msg() {}
+
+type ExtractTarHeader struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SandboxId string                 `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3" json:"sandbox_id,omitempty"`
+	// path is the directory to extract into, absolute in the sandbox (or
+	// relative to /), resolved inside its rootfs.
+	Path          string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtractTarHeader) Reset() {
+	*x = ExtractTarHeader{}
+	mi := &file_wrenn_agent_v1_layer_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtractTarHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtractTarHeader) ProtoMessage() {}
+
+func (x *ExtractTarHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_wrenn_agent_v1_layer_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtractTarHeader.ProtoReflect.Descriptor instead.
+func (*ExtractTarHeader) Descriptor() ([]byte, []int) {
+	return file_wrenn_agent_v1_layer_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ExtractTarHeader) GetSandboxId() string {
+	if x != nil {
+		return x.SandboxId
+	}
+	return ""
+}
+
+func (x *ExtractTarHeader) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+type ExtractTarResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// entries is the number of tar entries extracted.
+	Entries       int64 `protobuf:"varint,1,opt,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtractTarResponse) Reset() {
+	*x = ExtractTarResponse{}
+	mi := &file_wrenn_agent_v1_layer_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtractTarResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtractTarResponse) ProtoMessage() {}
+
+func (x *ExtractTarResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wrenn_agent_v1_layer_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtractTarResponse.ProtoReflect.Descriptor instead.
+func (*ExtractTarResponse) Descriptor() ([]byte, []int) {
+	return file_wrenn_agent_v1_layer_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ExtractTarResponse) GetEntries() int64 {
+	if x != nil {
+		return x.Entries
+	}
+	return 0
+}
+
 var File_wrenn_agent_v1_layer_proto protoreflect.FileDescriptor
 
 const file_wrenn_agent_v1_layer_proto_rawDesc = "" +
@@ -1443,7 +1626,17 @@ const file_wrenn_agent_v1_layer_proto_rawDesc = "" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\"B\n" +
 	"\x13ImportLayerResponse\x12+\n" +
-	"\x05layer\x18\x01 \x01(\v2\x15.wrenn.agent.v1.LayerR\x05layer2\x88\a\n" +
+	"\x05layer\x18\x01 \x01(\v2\x15.wrenn.agent.v1.LayerR\x05layer\"n\n" +
+	"\x11ExtractTarRequest\x12:\n" +
+	"\x06header\x18\x01 \x01(\v2 .wrenn.agent.v1.ExtractTarHeaderH\x00R\x06header\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x05\n" +
+	"\x03msg\"E\n" +
+	"\x10ExtractTarHeader\x12\x1d\n" +
+	"\n" +
+	"sandbox_id\x18\x01 \x01(\tR\tsandboxId\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\".\n" +
+	"\x12ExtractTarResponse\x12\x18\n" +
+	"\aentries\x18\x01 \x01(\x03R\aentries2\xdf\a\n" +
 	"\fLayerService\x12A\n" +
 	"\x04Info\x12\x1b.wrenn.agent.v1.InfoRequest\x1a\x1c.wrenn.agent.v1.InfoResponse\x12V\n" +
 	"\vCommitLayer\x12\".wrenn.agent.v1.CommitLayerRequest\x1a#.wrenn.agent.v1.CommitLayerResponse\x12w\n" +
@@ -1455,7 +1648,9 @@ const file_wrenn_agent_v1_layer_proto_rawDesc = "" +
 	"\vGetTemplate\x12\".wrenn.agent.v1.GetTemplateRequest\x1a#.wrenn.agent.v1.GetTemplateResponse\x12\\\n" +
 	"\rListTemplates\x12$.wrenn.agent.v1.ListTemplatesRequest\x1a%.wrenn.agent.v1.ListTemplatesResponse\x12X\n" +
 	"\vExportLayer\x12\".wrenn.agent.v1.ExportLayerRequest\x1a#.wrenn.agent.v1.ExportLayerResponse0\x01\x12X\n" +
-	"\vImportLayer\x12\".wrenn.agent.v1.ImportLayerRequest\x1a#.wrenn.agent.v1.ImportLayerResponse(\x01B.Z,wrenn.dev/wrenn/proto/wrenn/agent/v1;agentv1b\x06proto3"
+	"\vImportLayer\x12\".wrenn.agent.v1.ImportLayerRequest\x1a#.wrenn.agent.v1.ImportLayerResponse(\x01\x12U\n" +
+	"\n" +
+	"ExtractTar\x12!.wrenn.agent.v1.ExtractTarRequest\x1a\".wrenn.agent.v1.ExtractTarResponse(\x01B.Z,wrenn.dev/wrenn/proto/wrenn/agent/v1;agentv1b\x06proto3"
 
 var (
 	file_wrenn_agent_v1_layer_proto_rawDescOnce sync.Once
@@ -1469,7 +1664,7 @@ func file_wrenn_agent_v1_layer_proto_rawDescGZIP() []byte {
 	return file_wrenn_agent_v1_layer_proto_rawDescData
 }
 
-var file_wrenn_agent_v1_layer_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_wrenn_agent_v1_layer_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_wrenn_agent_v1_layer_proto_goTypes = []any{
 	(*Layer)(nil),                          // 0: wrenn.agent.v1.Layer
 	(*Template)(nil),                       // 1: wrenn.agent.v1.Template
@@ -1494,16 +1689,19 @@ var file_wrenn_agent_v1_layer_proto_goTypes = []any{
 	(*ImportLayerRequest)(nil),             // 20: wrenn.agent.v1.ImportLayerRequest
 	(*ImportLayerHeader)(nil),              // 21: wrenn.agent.v1.ImportLayerHeader
 	(*ImportLayerResponse)(nil),            // 22: wrenn.agent.v1.ImportLayerResponse
-	nil,                                    // 23: wrenn.agent.v1.CreateSandboxFromLayerRequest.DefaultEnvEntry
-	nil,                                    // 24: wrenn.agent.v1.CreateSandboxFromLayerResponse.MetadataEntry
-	(*timestamppb.Timestamp)(nil),          // 25: google.protobuf.Timestamp
+	(*ExtractTarRequest)(nil),              // 23: wrenn.agent.v1.ExtractTarRequest
+	(*ExtractTarHeader)(nil),               // 24: wrenn.agent.v1.ExtractTarHeader
+	(*ExtractTarResponse)(nil),             // 25: wrenn.agent.v1.ExtractTarResponse
+	nil,                                    // 26: wrenn.agent.v1.CreateSandboxFromLayerRequest.DefaultEnvEntry
+	nil,                                    // 27: wrenn.agent.v1.CreateSandboxFromLayerResponse.MetadataEntry
+	(*timestamppb.Timestamp)(nil),          // 28: google.protobuf.Timestamp
 }
 var file_wrenn_agent_v1_layer_proto_depIdxs = []int32{
-	25, // 0: wrenn.agent.v1.Layer.created_at:type_name -> google.protobuf.Timestamp
-	25, // 1: wrenn.agent.v1.Template.created_at:type_name -> google.protobuf.Timestamp
+	28, // 0: wrenn.agent.v1.Layer.created_at:type_name -> google.protobuf.Timestamp
+	28, // 1: wrenn.agent.v1.Template.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: wrenn.agent.v1.CommitLayerResponse.layer:type_name -> wrenn.agent.v1.Layer
-	23, // 3: wrenn.agent.v1.CreateSandboxFromLayerRequest.default_env:type_name -> wrenn.agent.v1.CreateSandboxFromLayerRequest.DefaultEnvEntry
-	24, // 4: wrenn.agent.v1.CreateSandboxFromLayerResponse.metadata:type_name -> wrenn.agent.v1.CreateSandboxFromLayerResponse.MetadataEntry
+	26, // 3: wrenn.agent.v1.CreateSandboxFromLayerRequest.default_env:type_name -> wrenn.agent.v1.CreateSandboxFromLayerRequest.DefaultEnvEntry
+	27, // 4: wrenn.agent.v1.CreateSandboxFromLayerResponse.metadata:type_name -> wrenn.agent.v1.CreateSandboxFromLayerResponse.MetadataEntry
 	0,  // 5: wrenn.agent.v1.GetLayerResponse.layer:type_name -> wrenn.agent.v1.Layer
 	0,  // 6: wrenn.agent.v1.ListLayersResponse.layers:type_name -> wrenn.agent.v1.Layer
 	1,  // 7: wrenn.agent.v1.GetTemplateResponse.template:type_name -> wrenn.agent.v1.Template
@@ -1511,31 +1709,34 @@ var file_wrenn_agent_v1_layer_proto_depIdxs = []int32{
 	0,  // 9: wrenn.agent.v1.ExportLayerResponse.header:type_name -> wrenn.agent.v1.Layer
 	21, // 10: wrenn.agent.v1.ImportLayerRequest.header:type_name -> wrenn.agent.v1.ImportLayerHeader
 	0,  // 11: wrenn.agent.v1.ImportLayerResponse.layer:type_name -> wrenn.agent.v1.Layer
-	2,  // 12: wrenn.agent.v1.LayerService.Info:input_type -> wrenn.agent.v1.InfoRequest
-	4,  // 13: wrenn.agent.v1.LayerService.CommitLayer:input_type -> wrenn.agent.v1.CommitLayerRequest
-	6,  // 14: wrenn.agent.v1.LayerService.CreateSandboxFromLayer:input_type -> wrenn.agent.v1.CreateSandboxFromLayerRequest
-	8,  // 15: wrenn.agent.v1.LayerService.GetLayer:input_type -> wrenn.agent.v1.GetLayerRequest
-	10, // 16: wrenn.agent.v1.LayerService.ListLayers:input_type -> wrenn.agent.v1.ListLayersRequest
-	12, // 17: wrenn.agent.v1.LayerService.DeleteLayer:input_type -> wrenn.agent.v1.DeleteLayerRequest
-	14, // 18: wrenn.agent.v1.LayerService.GetTemplate:input_type -> wrenn.agent.v1.GetTemplateRequest
-	16, // 19: wrenn.agent.v1.LayerService.ListTemplates:input_type -> wrenn.agent.v1.ListTemplatesRequest
-	18, // 20: wrenn.agent.v1.LayerService.ExportLayer:input_type -> wrenn.agent.v1.ExportLayerRequest
-	20, // 21: wrenn.agent.v1.LayerService.ImportLayer:input_type -> wrenn.agent.v1.ImportLayerRequest
-	3,  // 22: wrenn.agent.v1.LayerService.Info:output_type -> wrenn.agent.v1.InfoResponse
-	5,  // 23: wrenn.agent.v1.LayerService.CommitLayer:output_type -> wrenn.agent.v1.CommitLayerResponse
-	7,  // 24: wrenn.agent.v1.LayerService.CreateSandboxFromLayer:output_type -> wrenn.agent.v1.CreateSandboxFromLayerResponse
-	9,  // 25: wrenn.agent.v1.LayerService.GetLayer:output_type -> wrenn.agent.v1.GetLayerResponse
-	11, // 26: wrenn.agent.v1.LayerService.ListLayers:output_type -> wrenn.agent.v1.ListLayersResponse
-	13, // 27: wrenn.agent.v1.LayerService.DeleteLayer:output_type -> wrenn.agent.v1.DeleteLayerResponse
-	15, // 28: wrenn.agent.v1.LayerService.GetTemplate:output_type -> wrenn.agent.v1.GetTemplateResponse
-	17, // 29: wrenn.agent.v1.LayerService.ListTemplates:output_type -> wrenn.agent.v1.ListTemplatesResponse
-	19, // 30: wrenn.agent.v1.LayerService.ExportLayer:output_type -> wrenn.agent.v1.ExportLayerResponse
-	22, // 31: wrenn.agent.v1.LayerService.ImportLayer:output_type -> wrenn.agent.v1.ImportLayerResponse
-	22, // [22:32] is the sub-list for method output_type
-	12, // [12:22] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	24, // 12: wrenn.agent.v1.ExtractTarRequest.header:type_name -> wrenn.agent.v1.ExtractTarHeader
+	2,  // 13: wrenn.agent.v1.LayerService.Info:input_type -> wrenn.agent.v1.InfoRequest
+	4,  // 14: wrenn.agent.v1.LayerService.CommitLayer:input_type -> wrenn.agent.v1.CommitLayerRequest
+	6,  // 15: wrenn.agent.v1.LayerService.CreateSandboxFromLayer:input_type -> wrenn.agent.v1.CreateSandboxFromLayerRequest
+	8,  // 16: wrenn.agent.v1.LayerService.GetLayer:input_type -> wrenn.agent.v1.GetLayerRequest
+	10, // 17: wrenn.agent.v1.LayerService.ListLayers:input_type -> wrenn.agent.v1.ListLayersRequest
+	12, // 18: wrenn.agent.v1.LayerService.DeleteLayer:input_type -> wrenn.agent.v1.DeleteLayerRequest
+	14, // 19: wrenn.agent.v1.LayerService.GetTemplate:input_type -> wrenn.agent.v1.GetTemplateRequest
+	16, // 20: wrenn.agent.v1.LayerService.ListTemplates:input_type -> wrenn.agent.v1.ListTemplatesRequest
+	18, // 21: wrenn.agent.v1.LayerService.ExportLayer:input_type -> wrenn.agent.v1.ExportLayerRequest
+	20, // 22: wrenn.agent.v1.LayerService.ImportLayer:input_type -> wrenn.agent.v1.ImportLayerRequest
+	23, // 23: wrenn.agent.v1.LayerService.ExtractTar:input_type -> wrenn.agent.v1.ExtractTarRequest
+	3,  // 24: wrenn.agent.v1.LayerService.Info:output_type -> wrenn.agent.v1.InfoResponse
+	5,  // 25: wrenn.agent.v1.LayerService.CommitLayer:output_type -> wrenn.agent.v1.CommitLayerResponse
+	7,  // 26: wrenn.agent.v1.LayerService.CreateSandboxFromLayer:output_type -> wrenn.agent.v1.CreateSandboxFromLayerResponse
+	9,  // 27: wrenn.agent.v1.LayerService.GetLayer:output_type -> wrenn.agent.v1.GetLayerResponse
+	11, // 28: wrenn.agent.v1.LayerService.ListLayers:output_type -> wrenn.agent.v1.ListLayersResponse
+	13, // 29: wrenn.agent.v1.LayerService.DeleteLayer:output_type -> wrenn.agent.v1.DeleteLayerResponse
+	15, // 30: wrenn.agent.v1.LayerService.GetTemplate:output_type -> wrenn.agent.v1.GetTemplateResponse
+	17, // 31: wrenn.agent.v1.LayerService.ListTemplates:output_type -> wrenn.agent.v1.ListTemplatesResponse
+	19, // 32: wrenn.agent.v1.LayerService.ExportLayer:output_type -> wrenn.agent.v1.ExportLayerResponse
+	22, // 33: wrenn.agent.v1.LayerService.ImportLayer:output_type -> wrenn.agent.v1.ImportLayerResponse
+	25, // 34: wrenn.agent.v1.LayerService.ExtractTar:output_type -> wrenn.agent.v1.ExtractTarResponse
+	24, // [24:35] is the sub-list for method output_type
+	13, // [13:24] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_wrenn_agent_v1_layer_proto_init() }
@@ -1551,13 +1752,17 @@ func file_wrenn_agent_v1_layer_proto_init() {
 		(*ImportLayerRequest_Header)(nil),
 		(*ImportLayerRequest_Chunk)(nil),
 	}
+	file_wrenn_agent_v1_layer_proto_msgTypes[23].OneofWrappers = []any{
+		(*ExtractTarRequest_Header)(nil),
+		(*ExtractTarRequest_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wrenn_agent_v1_layer_proto_rawDesc), len(file_wrenn_agent_v1_layer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -66,6 +66,8 @@ const (
 	// LayerServiceImportLayerProcedure is the fully-qualified name of the LayerService's ImportLayer
 	// RPC.
 	LayerServiceImportLayerProcedure = "/wrenn.agent.v1.LayerService/ImportLayer"
+	// LayerServiceExtractTarProcedure is the fully-qualified name of the LayerService's ExtractTar RPC.
+	LayerServiceExtractTarProcedure = "/wrenn.agent.v1.LayerService/ExtractTar"
 )
 
 // LayerServiceClient is a client for the wrenn.agent.v1.LayerService service.
@@ -93,6 +95,13 @@ type LayerServiceClient interface {
 	// ImportLayer takes a header (parent and expected digest) and then the
 	// chunks of a tar stream made by ExportLayer; the digest is verified.
 	ImportLayer(context.Context) *connect.ClientStreamForClient[v1.ImportLayerRequest, v1.ImportLayerResponse]
+	// ExtractTar takes a header (sandbox and directory) and then the chunks of
+	// a tar stream, and extracts it into that directory of the sandbox as it
+	// arrives (created with its parents; entries keep the tar's owners, modes
+	// and times; nothing lands outside the directory). One call instead of
+	// WriteFile of a tarball plus an Exec of `tar xf`: no tarball is written,
+	// no process started, nothing held in memory.
+	ExtractTar(context.Context) *connect.ClientStreamForClient[v1.ExtractTarRequest, v1.ExtractTarResponse]
 }
 
 // NewLayerServiceClient constructs a client for the wrenn.agent.v1.LayerService service. By
@@ -166,6 +175,12 @@ func NewLayerServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(layerServiceMethods.ByName("ImportLayer")),
 			connect.WithClientOptions(opts...),
 		),
+		extractTar: connect.NewClient[v1.ExtractTarRequest, v1.ExtractTarResponse](
+			httpClient,
+			baseURL+LayerServiceExtractTarProcedure,
+			connect.WithSchema(layerServiceMethods.ByName("ExtractTar")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -181,6 +196,7 @@ type layerServiceClient struct {
 	listTemplates          *connect.Client[v1.ListTemplatesRequest, v1.ListTemplatesResponse]
 	exportLayer            *connect.Client[v1.ExportLayerRequest, v1.ExportLayerResponse]
 	importLayer            *connect.Client[v1.ImportLayerRequest, v1.ImportLayerResponse]
+	extractTar             *connect.Client[v1.ExtractTarRequest, v1.ExtractTarResponse]
 }
 
 // Info calls wrenn.agent.v1.LayerService.Info.
@@ -233,6 +249,11 @@ func (c *layerServiceClient) ImportLayer(ctx context.Context) *connect.ClientStr
 	return c.importLayer.CallClientStream(ctx)
 }
 
+// ExtractTar calls wrenn.agent.v1.LayerService.ExtractTar.
+func (c *layerServiceClient) ExtractTar(ctx context.Context) *connect.ClientStreamForClient[v1.ExtractTarRequest, v1.ExtractTarResponse] {
+	return c.extractTar.CallClientStream(ctx)
+}
+
 // LayerServiceHandler is an implementation of the wrenn.agent.v1.LayerService service.
 type LayerServiceHandler interface {
 	// Info identifies the agent, so a cache can record which agent holds a
@@ -258,6 +279,13 @@ type LayerServiceHandler interface {
 	// ImportLayer takes a header (parent and expected digest) and then the
 	// chunks of a tar stream made by ExportLayer; the digest is verified.
 	ImportLayer(context.Context, *connect.ClientStream[v1.ImportLayerRequest]) (*connect.Response[v1.ImportLayerResponse], error)
+	// ExtractTar takes a header (sandbox and directory) and then the chunks of
+	// a tar stream, and extracts it into that directory of the sandbox as it
+	// arrives (created with its parents; entries keep the tar's owners, modes
+	// and times; nothing lands outside the directory). One call instead of
+	// WriteFile of a tarball plus an Exec of `tar xf`: no tarball is written,
+	// no process started, nothing held in memory.
+	ExtractTar(context.Context, *connect.ClientStream[v1.ExtractTarRequest]) (*connect.Response[v1.ExtractTarResponse], error)
 }
 
 // NewLayerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -327,6 +355,12 @@ func NewLayerServiceHandler(svc LayerServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(layerServiceMethods.ByName("ImportLayer")),
 		connect.WithHandlerOptions(opts...),
 	)
+	layerServiceExtractTarHandler := connect.NewClientStreamHandler(
+		LayerServiceExtractTarProcedure,
+		svc.ExtractTar,
+		connect.WithSchema(layerServiceMethods.ByName("ExtractTar")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/wrenn.agent.v1.LayerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LayerServiceInfoProcedure:
@@ -349,6 +383,8 @@ func NewLayerServiceHandler(svc LayerServiceHandler, opts ...connect.HandlerOpti
 			layerServiceExportLayerHandler.ServeHTTP(w, r)
 		case LayerServiceImportLayerProcedure:
 			layerServiceImportLayerHandler.ServeHTTP(w, r)
+		case LayerServiceExtractTarProcedure:
+			layerServiceExtractTarHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -396,4 +432,8 @@ func (UnimplementedLayerServiceHandler) ExportLayer(context.Context, *connect.Re
 
 func (UnimplementedLayerServiceHandler) ImportLayer(context.Context, *connect.ClientStream[v1.ImportLayerRequest]) (*connect.Response[v1.ImportLayerResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("wrenn.agent.v1.LayerService.ImportLayer is not implemented"))
+}
+
+func (UnimplementedLayerServiceHandler) ExtractTar(context.Context, *connect.ClientStream[v1.ExtractTarRequest]) (*connect.Response[v1.ExtractTarResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("wrenn.agent.v1.LayerService.ExtractTar is not implemented"))
 }
