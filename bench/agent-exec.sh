@@ -2,7 +2,8 @@
 # Exec round trip of `true`: running `runc run` by hand on a busybox bundle
 # (the floor any runc-based agent pays) against a full Exec call over the
 # agent's unix socket (BenchmarkExecTrue: connect client -> server -> local
-# backend -> runc). Run as root on Linux with runc and busybox-static.
+# backend -> a one-shot `runc run` on the sandbox's overlay, since no START
+# has run). Run as root on Linux with runc and busybox-static.
 #
 #   bench/agent-exec.sh [N]     (N runc runs, default 50)
 set -euo pipefail

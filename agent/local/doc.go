@@ -7,9 +7,11 @@
 //
 //	lock                  flock held while a Backend uses Root
 //	agent-id              the agent identity (agent.LoadOrCreateID)
-//	templates/<id>/       meta.json + rootfs/ (a base's full tree, or a
-//	                      snapshot's own diff on top of its parent chain)
+//	templates/<id>/       meta.json + rootfs/ (an imported or bootstrapped
+//	                      base's full tree, or a snapshot's or flattened
+//	                      base's own diff on top of its parent chain)
 //	layers/<id>/          meta.json + diff/ (an overlay upper directory)
+//	                      + unsynced while its files may not be on disk
 //	l/<short>             short symlinks to every rootfs/ and diff/, so a
 //	                      100-layer lowerdir fits in one page (as overlay2)
 //	sandboxes/<key>/      upper/ work/ merged/ bundle/ of a live sandbox
@@ -23,7 +25,8 @@
 // Invariants: a layer or template directory is visible only once complete
 // (written under tmp/, metadata fsynced, then renamed); a crash leaves at
 // most garbage in tmp/ and sandboxes/, which New removes together with
-// stale mounts, runc containers and cgroups. Paths from callers are
+// stale mounts, runc containers and cgroups, and layers still marked
+// unsynced (with what sits on them: see durable.go). Paths from callers are
 // resolved inside a sandbox's rootfs with openat2 RESOLVE_IN_ROOT
 // (pathrs-lite), so symlinks and ".." never reach the host.
 //
