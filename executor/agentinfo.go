@@ -87,7 +87,7 @@ func compilePlan(ctx context.Context, a Agent, s Store, facts agentFacts, req *R
 			continue
 		}
 		d := digests[st.Base]
-		env, err := baseEnv(ctx, a, s, facts, st.Base, d)
+		env, err := baseEnv(ctx, a, s, facts, st.Base, d, req.Events)
 		if err != nil {
 			return nil, err
 		}
@@ -114,11 +114,11 @@ func compile(f *lang.File, opts compiler.Options) (*compiler.Plan, error) {
 }
 
 // baseEnv returns the starting env of template.
-func baseEnv(ctx context.Context, a Agent, s Store, facts agentFacts, template string, d digest.Digest) (map[string]string, error) {
+func baseEnv(ctx context.Context, a Agent, s Store, facts agentFacts, template string, d digest.Digest, events func(Event)) (map[string]string, error) {
 	if b, err := s.GetBase(ctx, facts.id, template); err == nil && b.Digest == d.String() && len(b.Env) > 0 {
 		return b.Env, nil
 	}
-	env, err := fetchTemplateEnv(ctx, a, template)
+	env, err := fetchTemplateEnv(ctx, a, template, events)
 	if err != nil {
 		return nil, err
 	}
@@ -128,12 +128,15 @@ func baseEnv(ctx context.Context, a Agent, s Store, facts agentFacts, template s
 
 // fetchTemplateEnv runs `env` in a throwaway sandbox on template, as the
 // seed's fetchSandboxEnv, falling back to compiler.FallbackEnv.
-func fetchTemplateEnv(ctx context.Context, a Agent, template string) (map[string]string, error) {
+func fetchTemplateEnv(ctx context.Context, a Agent, template string, events func(Event)) (map[string]string, error) {
 	resp, err := a.CreateSandbox(ctx, connect.NewRequest(&pb.CreateSandboxRequest{Template: template}))
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox on %q to read its env: %w", template, err)
 	}
 	id := resp.Msg.SandboxId
+	if events != nil {
+		events(Event{Type: "sandbox", Sandbox: id})
+	}
 	defer destroy(a, id)
 	out, err := a.Exec(ctx, connect.NewRequest(&pb.ExecRequest{SandboxId: id, Cmd: "/bin/sh", Args: []string{"-c", "env"}, TimeoutSec: 10}))
 	if err != nil || out.Msg.ExitCode != 0 {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -100,6 +101,8 @@ type builder struct {
 	// Events calls sequential.
 	mu     sync.Mutex
 	emitMu sync.Mutex
+	// noStream is set once the agent answered ExecStream Unimplemented.
+	noStream atomic.Bool
 }
 
 func (b *builder) emit(e Event) {
@@ -317,6 +320,7 @@ func (b *builder) createSandbox(ctx context.Context, p point) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("create sandbox from layer %s: %w", p.layer, err)
 		}
+		b.emit(Event{Type: "sandbox", Sandbox: resp.Msg.SandboxId})
 		return resp.Msg.SandboxId, nil
 	}
 	resp, err := b.req.Agent.CreateSandbox(ctx, connect.NewRequest(&pb.CreateSandboxRequest{
@@ -324,6 +328,7 @@ func (b *builder) createSandbox(ctx context.Context, p point) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("create sandbox from template %q: %w", p.template, err)
 	}
+	b.emit(Event{Type: "sandbox", Sandbox: resp.Msg.SandboxId})
 	return resp.Msg.SandboxId, nil
 }
 

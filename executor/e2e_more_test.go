@@ -19,16 +19,17 @@ import (
 // expansion, COPY ownership, START launched after the last commit and a
 // healthcheck that needs it, ending in a snapshot.
 func TestSeedSemanticsBusybox(t *testing.T) {
-	p := newProject(t, `FROM minimal
+	port := freePort(t)
+	p := newProject(t, strings.ReplaceAll(`FROM minimal
 ENV GREETING=hello
 ENV MSG=${GREETING}-world
 USER app
 WORKDIR /srv/app
 COPY site/ ./
 RUN echo "$MSG" > out.txt && id -un > whoami
-START httpd -f -p 127.0.0.1:18080 -h /srv/app
-HEALTHCHECK --interval=200ms --retries=20 wget -q -O /dev/null http://127.0.0.1:18080/index.html
-`, map[string]string{"site/index.html": "<h1>hi</h1>\n"})
+START httpd -f -p 127.0.0.1:PORT -h /srv/app
+HEALTHCHECK --interval=200ms --retries=20 wget -q -O /dev/null http://127.0.0.1:PORT/index.html
+`, "PORT", port), map[string]string{"site/index.html": "<h1>hi</h1>\n"})
 	res := p.build()
 	if res.Type != "snapshot" {
 		t.Fatalf("type %q, want snapshot", res.Type)

@@ -1,6 +1,8 @@
 package executor_test
 
 import (
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,11 +15,13 @@ import (
 // final key, so dropping it rebuilds the result (flattened) without
 // re-running any step.
 func TestHealthcheckParameterSetsSnapshot(t *testing.T) {
+	port := freePort(t)
 	p := newProject(t, `FROM minimal
 RUN mkdir -p /www && echo up > /www/index.html
-START httpd -f -p 127.0.0.1:18081 -h /www
+START httpd -f -p 127.0.0.1:`+port+` -h /www
 `, nil)
-	hc, err := executor.ParseHealthcheck("--healthcheck", "--interval=200ms --retries=20 CMD wget -q -O /dev/null http://127.0.0.1:18081/index.html")
+	probe := "wget -q -O /dev/null http://127.0.0.1:" + port + "/index.html"
+	hc, err := executor.ParseHealthcheck("--healthcheck", "--interval=200ms --retries=20 CMD "+probe)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +30,7 @@ START httpd -f -p 127.0.0.1:18081 -h /www
 	if res.Type != "snapshot" || res.Plan.Result.Healthcheck == nil {
 		t.Fatalf("type %q, want snapshot from the parameter", res.Type)
 	}
-	if h := res.Plan.Result.Healthcheck; h.Interval.Milliseconds() != 200 || h.Retries != 20 || h.Timeout.Seconds() != 10 || h.Cmd != "wget -q -O /dev/null http://127.0.0.1:18081/index.html" {
+	if h := res.Plan.Result.Healthcheck; h.Interval.Milliseconds() != 200 || h.Retries != 20 || h.Timeout.Seconds() != 10 || h.Cmd != probe {
 		t.Fatalf("healthcheck %+v: flags or the seed's 10 s timeout default not applied", h)
 	}
 	p.hc = nil
@@ -61,4 +65,16 @@ func TestParseHealthcheckErrors(t *testing.T) {
 			t.Errorf("ParseHealthcheck(%q) = %v, want %q", spec, err, want)
 		}
 	}
+}
+
+// freePort is a loopback TCP port free right now: sandboxes share the
+// host's network, and other builds on the machine may hold a fixed port.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }

@@ -54,3 +54,11 @@ type Store interface {
 	PutBase(ctx context.Context, b cache.Base) error
 	GetBase(ctx context.Context, agent, template string) (cache.Base, error)
 }
+
+// StreamAgent is hostagent.v1's ExecStream, through which build steps
+// report their output as it arrives. An agent without it (its client type
+// lacks the method, or the call answers Unimplemented) runs steps with the
+// unary Exec, and their output is reported when they end.
+type StreamAgent interface {
+	ExecStream(context.Context, *connect.Request[pb.ExecStreamRequest]) (*connect.ServerStreamForClient[pb.ExecStreamResponse], error)
+}

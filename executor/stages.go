@@ -246,11 +246,11 @@ func (b *builder) runStep(ctx context.Context, sb *sandbox, s *compiler.Step) er
 			// never ends up in the layer.
 			script = "( " + script + " ); rc=$?; rm -rf " + compiler.Quote(s.Copy.Staging) + " /tmp/build-files.tar; exit $rc"
 		}
-		out, err := b.exec(ctx, sb.id, script, s.Timeout)
+		out, err := b.execStep(ctx, sb.id, script, s.Timeout, s.ID)
 		if err != nil {
 			return fail(fmt.Errorf("%s step %d failed: %w", s.Phase, s.ID, err))
 		}
-		stdout, stderr, exit = string(out.Stdout), string(out.Stderr), int(out.ExitCode)
+		stdout, stderr, exit = string(out.stdout), string(out.stderr), out.exit
 		if exit != 0 {
 			msg := strings.TrimSpace(stderr)
 			if msg == "" {

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,5 +101,70 @@ func TestBuildEndToEnd(t *testing.T) {
 	list, err := exec.Command("tar", "tf", tarPath).Output()
 	if err != nil || !strings.Contains(string(list), "\nhello.txt\n") || strings.Contains(string(list), "proc/") {
 		t.Errorf("tar export listing: %v\n%s", err, list)
+	}
+}
+
+// TestBuildInterruptResumes runs `wrenn build --progress plain` as a
+// process: the running step's output line `#2 | started` shows while the
+// step runs; SIGINT then cancels the build with exit 130, and the next
+// build resumes after the last finished step.
+func TestBuildInterruptResumes(t *testing.T) {
+	dir := t.TempDir()
+	root, cacheDir := filepath.Join(dir, "root"), filepath.Join(dir, "cache")
+	var out, errb bytes.Buffer
+	if code := Run([]string{"base", "bootstrap", "--root", root, "minimal", "--from", "busybox"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("bootstrap: exit %d: %s", code, errb.String())
+	}
+	wf := filepath.Join(dir, "Wrennfile")
+	src := "FROM minimal\nRUN echo a > /a\nRUN echo started; sleep 60\n"
+	if err := os.WriteFile(wf, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"build", "-f", wf, "--root", root, "--cache-dir", cacheDir, "--skip-pre-post", "--progress", "plain"}
+	cmd := exec.Command("wrenn", args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	sc := bufio.NewScanner(stdout)
+	var seen []string
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+		if sc.Text() == "#2 | started" {
+			break
+		}
+	}
+	if len(seen) == 0 || seen[len(seen)-1] != "#2 | started" {
+		t.Fatalf("no live output line for step 2; output:\n%s\nstderr:\n%s", strings.Join(seen, "\n"), stderr.String())
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, stdout)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitCanceled || !strings.Contains(stderr.String(), "build cancelled") {
+		t.Fatalf("after SIGINT: %v, stderr:\n%s", err, stderr.String())
+	}
+	if err := os.WriteFile(wf, []byte(strings.Replace(src, "sleep 60", "true", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errb.Reset()
+	if code := Run(args, nil, &out, &errb); code != 0 {
+		t.Fatalf("rebuild: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "[1/2] RUN echo a > /a  cached") || !strings.Contains(out.String(), "2 steps, 1 cached, 1 run") {
+		t.Fatalf("rebuild did not resume after step 1:\n%s", out.String())
 	}
 }

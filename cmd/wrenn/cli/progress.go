@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,10 +23,18 @@ type progress struct {
 	json bool
 	tty  bool
 	live *ttyDisplay // the live view when tty
+	// partial holds, per step and stream, output after its last newline
+	// (plain prints whole lines).
+	partial map[outKey]string
+}
+
+type outKey struct {
+	step   int
+	stream string
 }
 
 func newProgress(w io.Writer, mode string) *progress {
-	p := &progress{w: w, json: mode == "json"}
+	p := &progress{w: w, json: mode == "json", partial: map[outKey]string{}}
 	if mode == "tty" {
 		p.tty = true
 	} else if mode == "auto" {
@@ -50,6 +59,14 @@ type stepEndJSON struct {
 	ElapsedMs int64  `json:"elapsed_ms"`
 }
 
+// outputJSON is one chunk of a running step's output, as it arrived.
+type outputJSON struct {
+	Event  string `json:"event"`
+	Step   int    `json:"step"`
+	Stream string `json:"stream"`
+	Data   string `json:"data"`
+}
+
 func (p *progress) event(e executor.Event) {
 	if p.live != nil {
 		p.live.event(e)
@@ -64,13 +81,36 @@ func (p *progress) event(e executor.Event) {
 				Status: e.Status, Exit: e.Exit, ElapsedMs: e.Elapsed.Milliseconds()})
 		case "step-start":
 			_ = json.NewEncoder(p.w).Encode(map[string]any{"event": "step-start", "step": e.Step, "total": e.Total, "phase": e.Phase, "cmd": e.Cmd})
+		case "output":
+			_ = json.NewEncoder(p.w).Encode(outputJSON{Event: "output", Step: e.Step, Stream: e.Stream, Data: e.Data})
+		case "sandbox":
+			_ = json.NewEncoder(p.w).Encode(map[string]any{"event": "sandbox", "sandbox": e.Sandbox})
 		case "info":
 			_ = json.NewEncoder(p.w).Encode(map[string]any{"event": "info", "message": e.Message})
 		}
 		return
 	}
 	switch e.Type {
+	case "output":
+		k := outKey{e.Step, e.Stream}
+		text := p.partial[k] + e.Data
+		for {
+			line, rest, ok := strings.Cut(text, "\n")
+			if !ok {
+				break
+			}
+			fmt.Fprintf(p.w, "#%d | %s\n", e.Step, strings.TrimSuffix(line, "\r"))
+			text = rest
+		}
+		p.partial[k] = text
 	case "step-end":
+		for _, stream := range []string{"stdout", "stderr"} {
+			k := outKey{e.Step, stream}
+			if rest := p.partial[k]; rest != "" {
+				fmt.Fprintf(p.w, "#%d | %s\n", e.Step, rest)
+			}
+			delete(p.partial, k)
+		}
 		switch e.Status {
 		case "cached":
 			fmt.Fprintf(p.w, "[%d/%d] %s  cached\n", e.Step, e.Total, e.Cmd)

@@ -32,7 +32,8 @@ type ttyStep struct {
 	status  string // running, cached, done, failed
 	started time.Time
 	elapsed time.Duration
-	output  string
+	output  string // the last non-empty line of output
+	tail    string // output after its last newline, while running
 	exit    int
 }
 
@@ -67,6 +68,24 @@ func (d *ttyDisplay) event(e executor.Event) {
 	switch e.Type {
 	case "step-start":
 		d.steps[e.Step] = &ttyStep{id: e.Step, cmd: e.Cmd, status: "running", started: d.now()}
+	case "output":
+		if s := d.steps[e.Step]; s != nil {
+			text := s.tail + e.Data
+			if i := strings.LastIndexByte(text, '\n'); i >= 0 {
+				if l := lastLine(text[:i]); l != "" {
+					s.output = l
+				}
+				text = text[i+1:]
+			}
+			if len(text) > 4096 { // a long line without a newline
+				text = text[len(text)-4096:]
+			}
+			s.tail = text
+			if l := strings.TrimSpace(text); l != "" {
+				s.output = l
+			}
+		}
+		return // the ticker redraws
 	case "step-end":
 		s := d.steps[e.Step]
 		if s == nil {
@@ -136,6 +155,21 @@ func (d *ttyDisplay) draw() {
 	}
 	d.drawn = lines
 	_, _ = io.WriteString(d.w, b.String())
+}
+
+// lastLine is the last non-blank line of text, trimmed.
+func lastLine(text string) string {
+	for text != "" {
+		i := strings.LastIndexByte(text, '\n')
+		if l := strings.TrimSpace(text[i+1:]); l != "" {
+			return l
+		}
+		if i < 0 {
+			break
+		}
+		text = text[:i]
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {

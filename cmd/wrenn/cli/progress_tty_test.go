@@ -75,3 +75,36 @@ func TestTTYDisplayRedrawsInPlace(t *testing.T) {
 		t.Fatalf("final screen:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestTTYDisplayShowsLiveOutput: a running step shows its elapsed time and
+// the last line of output so far, including a line still being written.
+func TestTTYDisplayShowsLiveOutput(t *testing.T) {
+	var buf bytes.Buffer
+	d := newTTYDisplay(&buf)
+	now := time.Unix(100, 0)
+	d.mu.Lock()
+	d.now = func() time.Time { return now }
+	d.mu.Unlock()
+	d.event(executor.Event{Type: "step-start", Step: 1, Total: 1, Cmd: "RUN make"})
+	frame := func() string {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.draw()
+		got := screen(buf.String())
+		return got[len(got)-1]
+	}
+	d.event(executor.Event{Type: "output", Step: 1, Stream: "stdout", Data: "compiling a.c\ncompiling b.c\n"})
+	now = now.Add(1500 * time.Millisecond)
+	if got := frame(); got != "[1/1] RUN make  running 1.5 s  │ compiling b.c" {
+		t.Fatalf("after two lines: %q", got)
+	}
+	d.event(executor.Event{Type: "output", Step: 1, Stream: "stderr", Data: "warning: x"})
+	if got := frame(); got != "[1/1] RUN make  running 1.5 s  │ warning: x" {
+		t.Fatalf("partial line: %q", got)
+	}
+	d.event(executor.Event{Type: "output", Step: 1, Stream: "stderr", Data: " unused\n\n"})
+	if got := frame(); got != "[1/1] RUN make  running 1.5 s  │ warning: x unused" {
+		t.Fatalf("completed line then blank: %q", got)
+	}
+	d.finish()
+}
