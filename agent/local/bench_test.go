@@ -1,6 +1,8 @@
 package local
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -187,4 +189,48 @@ func writeSparseFreeFile(path string, size int64) error {
 		}
 	}
 	return f.Close()
+}
+
+// BenchmarkCopyContext puts a 2,000-file, 50 MB context into a sandbox
+// directory, as a COPY stages it: WriteFile of the tarball plus an Exec of
+// `tar xf` (what the executor does), against one ExtractTar.
+func BenchmarkCopyContext(b *testing.B) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	data := make([]byte, 25600)
+	for i := 0; i < 2000; i++ {
+		for j := range data {
+			data[j] = byte(i + j)
+		}
+		tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("data/d%d/f%d.bin", i%20, i), Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		tw.Write(data)
+	}
+	tw.Close()
+	be := newTestBackend(b)
+	ctx := context.Background()
+	for _, way := range []string{"WriteFile+tar", "ExtractTar"} {
+		b.Run(way, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				id := newSandbox(b, be, agent.SandboxSpec{})
+				b.StartTimer()
+				if way == "ExtractTar" {
+					if _, err := be.ExtractTar(ctx, id, "/tmp/build-files", bytes.NewReader(buf.Bytes())); err != nil {
+						b.Fatal(err)
+					}
+				} else {
+					if err := be.WriteFile(ctx, id, "/tmp/build-files.tar", buf.Bytes()); err != nil {
+						b.Fatal(err)
+					}
+					code, err := be.Exec(ctx, id, agent.ExecSpec{Cmd: "/bin/sh", Args: []string{"-c", "mkdir -p /tmp/build-files && tar xf /tmp/build-files.tar -C /tmp/build-files"}}, nil, nil, nil)
+					if err != nil || code != 0 {
+						b.Fatal(code, err)
+					}
+				}
+				b.StopTimer()
+				be.DestroySandbox(ctx, id)
+				b.StartTimer()
+			}
+		})
+	}
 }
