@@ -41,3 +41,42 @@ func FuzzNameChecks(f *testing.F) {
 		}
 	})
 }
+
+// TestLineIndexPos checks lookups (forward, backward and jumping, so the
+// last-line hint is used and missed) against a linear scan, around empty
+// lines and at both ends.
+func TestLineIndexPos(t *testing.T) {
+	src := []byte("a\n\nbc\n\n\ndef\nx")
+	want := make([]Pos, len(src)+1)
+	line, col := 1, 1
+	for off := 0; off <= len(src); off++ {
+		want[off] = Pos{Line: line, Column: col, Offset: off}
+		if off < len(src) && src[off] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	li := NewLineIndex("f", src)
+	var order []int
+	for off := 0; off <= len(src); off++ {
+		order = append(order, off)
+	}
+	for off := len(src); off >= 0; off-- {
+		order = append(order, off)
+	}
+	for i := 0; i <= 3*len(src); i++ {
+		order = append(order, (i*7)%(len(src)+1))
+	}
+	for _, off := range order {
+		if got := li.Pos(off); got != want[off] {
+			t.Errorf("Pos(%d) = %+v, want %+v", off, got, want[off])
+		}
+	}
+	if got := li.Pos(-3); got != want[0] {
+		t.Errorf("Pos(-3) = %+v", got)
+	}
+	if got := li.Pos(999); got != want[len(src)] {
+		t.Errorf("Pos(999) = %+v", got)
+	}
+}

@@ -1,14 +1,16 @@
 package lang
 
-import "sort"
-
 // LineIndex converts byte offsets of one source into positions. Building it
 // costs one pass over the source; each lookup is a binary search, so ranges
 // stay cheap even in files with thousands of lines.
+//
+// A LineIndex remembers the line of its last lookup, so it is not safe for
+// concurrent use; each parse and each lint run builds its own.
 type LineIndex struct {
 	file  string
 	size  int
 	lines []int // start offset of each line
+	hint  int   // index in lines of the last lookup's line
 }
 
 // NewLineIndex indexes src (lines end at '\n').
@@ -30,8 +32,29 @@ func (li *LineIndex) Pos(offset int) Pos {
 	if offset > li.size {
 		offset = li.size
 	}
-	i := sort.Search(len(li.lines), func(i int) bool { return li.lines[i] > offset }) - 1
-	return Pos{Line: i + 1, Column: offset - li.lines[i] + 1, Offset: offset}
+	// Lookups mostly move forward through the file: try the line of the
+	// last lookup and the one after it before searching.
+	if h := li.hint; li.lines[h] <= offset {
+		if h+1 == len(li.lines) || offset < li.lines[h+1] {
+			return Pos{Line: h + 1, Column: offset - li.lines[h] + 1, Offset: offset}
+		}
+		if h+2 == len(li.lines) || offset < li.lines[h+2] {
+			li.hint = h + 1
+			return Pos{Line: h + 2, Column: offset - li.lines[h+1] + 1, Offset: offset}
+		}
+	}
+	// The last line starting at or before offset.
+	lo, hi := 0, len(li.lines) // lines[lo] <= offset < lines[hi]
+	for hi-lo > 1 {
+		mid := int(uint(lo+hi) >> 1)
+		if li.lines[mid] <= offset {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	li.hint = lo
+	return Pos{Line: lo + 1, Column: offset - li.lines[lo] + 1, Offset: offset}
 }
 
 // Range returns the half-open range [start, end) in the indexed file.

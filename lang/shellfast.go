@@ -67,17 +67,20 @@ func (s *shellScanner) space() {
 }
 
 // plainByte reports whether c is literal in a word wherever it stands.
-func plainByte(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
+func plainByte(c byte) bool { return plainBytes[c] }
+
+var plainBytes = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
 	}
-	switch c {
-	case '_', '-', '.', '/', ':', ',', '+', '@', '%', '^', '=':
-		return true
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
 	}
-	return false
-}
+	for _, c := range "_-./:,+@%^=" {
+		t[c] = true
+	}
+	return t
+}()
 
 // reserved are the words that mean something else at the start of a
 // command in some shell mvdan.cc/sh knows, plus the declaration builtins

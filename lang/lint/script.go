@@ -51,7 +51,11 @@ func (c *call) nameAt(i int) string {
 	if i >= len(c.args) {
 		return ""
 	}
-	return path.Base(c.args[i])
+	a := c.args[i]
+	if a != "" && strings.IndexByte(a, '/') < 0 {
+		return a // path.Base's answer, without its scan per rule
+	}
+	return path.Base(a)
 }
 
 // command skips wrappers that run another command (sudo, env, nohup,
