@@ -250,3 +250,28 @@ func TestSHA256DigestFormat(t *testing.T) {
 		t.Errorf("sha256Digest = %s, want %s", got, want)
 	}
 }
+
+// TestJSONPlain puts every byte value at every position of strings of
+// several lengths (the 8-byte loop and the tail) and compares jsonPlain
+// with the byte-at-a-time definition.
+func TestJSONPlain(t *testing.T) {
+	plain := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	for _, n := range []int{1, 7, 8, 9, 16, 23} {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				if got, want := jsonPlain(string(b)), plain(string(b)); got != want {
+					t.Fatalf("jsonPlain(%q) = %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
+}

@@ -15,6 +15,11 @@ import (
 // appendJSONString appends s as a JSON string, escaped as encoding/json
 // does without HTML escaping.
 func appendJSONString(b []byte, s string) []byte {
+	if jsonPlain(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
@@ -65,6 +70,32 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// jsonPlain reports whether s is printable ASCII without '"' or '\\', so
+// it is its own JSON string body. Eight bytes at a time: keys are mostly
+// digests, paths and names, and this was a third of encoding a preimage.
+func jsonPlain(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q := x ^ ('"' * ones)
+		bs := x ^ ('\\' * ones)
+		// Any byte >= 0x80, < 0x20, == '"' or == '\\' (the "has zero
+		// byte" test on x^c; the "has byte less than n" test for 0x20,
+		// exact once high bytes are ruled out).
+		if x&highs != 0 || (x-0x20*ones)&^x&highs != 0 || (q-ones)&^q&highs != 0 || (bs-ones)&^bs&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // appendStringMap appends a JSON object with sorted keys.
