@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -94,13 +95,20 @@ func (b *Backend) detach(sb *sandbox, flush bool) error {
 }
 
 // writeLayerMeta writes a layer's meta.json in its directory under tmp/,
-// with the marker that its files may not be on disk yet. The marker is
-// created first, so it is durable no later than the metadata.
+// with the marker that its files may not be on disk yet. Nothing is
+// fsynced: the marker is created first, and the filesystem's journal keeps
+// metadata operations in order, so whenever the layer's directory survives
+// a crash its marker does too (and New drops the layer), until the
+// syncer's syncfs has made everything durable and removed the marker.
 func (b *Backend) writeLayerMeta(tmp string, m *layerMeta) error {
 	if err := os.WriteFile(filepath.Join(tmp, unsyncedMarker), nil, 0o600); err != nil {
 		return err
 	}
-	return writeJSONSync(filepath.Join(tmp, "meta.json"), m)
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(tmp, "meta.json"), append(data, '\n'), 0o600)
 }
 
 // reattach mounts the sandbox again over its chain with an empty work dir

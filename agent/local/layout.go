@@ -161,8 +161,12 @@ func (b *Backend) publish(tmpDir, finalDir, link, contentDir string) error {
 	if err := os.Rename(tmpDir, finalDir); err != nil {
 		return err
 	}
-	if err := syncDir(filepath.Dir(finalDir)); err != nil {
-		return err
+	if _, err := os.Stat(filepath.Join(finalDir, unsyncedMarker)); err != nil {
+		// durable now; a marked layer becomes durable with the syncer's
+		// syncfs
+		if err := syncDir(filepath.Dir(finalDir)); err != nil {
+			return err
+		}
 	}
 	return b.makeLink(link, finalDir, contentDir)
 }

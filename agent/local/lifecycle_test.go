@@ -230,9 +230,17 @@ func TestLayersBecomeDurable(t *testing.T) {
 	if _, err := b.CreateSnapshot(ctx, id, agent.TemplateRef{Name: "on-l3"}); err != nil {
 		t.Fatal(err)
 	}
-	// a crash before the second layer reached the disk: its marker stays
+	// a crash before the second layer reached the disk: its marker stays;
+	// a layer's metadata (not fsynced) may also come back empty
 	b.sync.close()
 	if err := os.WriteFile(marker(l2), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(b.layersDir(), "lay-emptymeta")
+	if err := os.MkdirAll(filepath.Join(empty, "diff"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(empty, "meta.json"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b.lock.Close()
@@ -246,6 +254,9 @@ func TestLayersBecomeDurable(t *testing.T) {
 		if _, err := b2.Layer(ctx, l.ID); !errors.Is(err, agent.ErrNotFound) {
 			t.Errorf("layer %s (depth %d) after the crash: %v, want it gone", l.ID, l.Depth, err)
 		}
+	}
+	if _, err := os.Stat(empty); !os.IsNotExist(err) {
+		t.Errorf("layer with empty metadata kept: %v", err)
 	}
 	if _, err := b2.Template(ctx, agent.TemplateRef{Name: "on-l3"}); !errors.Is(err, agent.ErrNotFound) {
 		t.Errorf("snapshot on a lost layer after the crash: %v, want it gone", err)

@@ -49,7 +49,10 @@ func (b *Backend) recover() error {
 	for _, dir := range []string{b.layersDir(), b.templatesDir()} {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			if _, err := os.Stat(filepath.Join(dir, e.Name(), "meta.json")); errors.Is(err, os.ErrNotExist) {
+			// (a layer's metadata is not fsynced: a crash may also leave
+			// it empty, and then its unsynced marker says the same)
+			var meta map[string]any
+			if err := readJSON(filepath.Join(dir, e.Name(), "meta.json"), &meta); errors.Is(err, os.ErrNotExist) || err != nil && !errors.Is(err, os.ErrPermission) {
 				_ = b.removeTree(filepath.Join(dir, e.Name()))
 			}
 		}
