@@ -154,7 +154,7 @@ func TestArchivesValidatedAtCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ts.store.Archive(resp.Msg.Build.Id)
+	got, err := ts.store.Archive(context.Background(), resp.Msg.Build.Id)
 	if err != nil || len(got) == 0 || !resp.Msg.Build.HasArchive {
 		t.Fatalf("archive not stored: %v", err)
 	}

@@ -35,7 +35,7 @@ func Finished(status string) bool {
 
 // Config assembles a Service.
 type Config struct {
-	Store  *Store
+	Store  Records
 	Queue  Queue
 	Runner Runner
 	// Workers is the number of builds run at once; 0 is 1.
@@ -46,6 +46,14 @@ type Config struct {
 	// (bombs); 0 is the compiler's defaults.
 	ArchiveMaxEntries int
 	ArchiveMaxBytes   int64
+	// Retention is how long a finished build's record (and log) is kept;
+	// 0 keeps records forever. PruneEvery is how often the pruner runs;
+	// 0 is Retention/10, at least a minute and at most an hour.
+	Retention  time.Duration
+	PruneEvery time.Duration
+	// Templates, when set, is asked at create time whether a base template
+	// exists on some agent; nil accepts any name.
+	Templates TemplateResolver
 	// Logf logs server-side events; nil is log.Printf.
 	Logf func(format string, args ...any)
 }
@@ -119,20 +127,20 @@ func (s *Service) CreateBuild(ctx context.Context, req *connect.Request[buildv1.
 	if b.MemoryMb == 0 {
 		b.MemoryMb = DefaultMemoryMB
 	}
-	c, err := check(b, m.Archive, s.lim)
+	c, err := check(ctx, b, m.Archive, s.lim, s.cfg.Templates)
 	if err != nil {
 		return nil, err
 	}
 	b.TotalSteps = int32(c.plan.TotalSteps())
-	if bq, ok := s.cfg.Queue.(*BadgerQueue); ok {
-		err = s.cfg.Store.Insert(b, m.Archive, func(txn *badger.Txn) error { return bq.pushTxn(txn, b.Id) })
+	if bq, ok := s.cfg.Queue.(*BadgerQueue); ok && bq.s == s.cfg.Store {
+		err = bq.s.insert(b, m.Archive, func(txn *badger.Txn) error { return bq.pushTxn(txn, b.Id) })
 		if err == nil {
 			bq.notify()
 		}
 	} else {
 		// Record first: a crash before the push leaves a pending record
 		// that Recover re-queues.
-		if err = s.cfg.Store.Insert(b, m.Archive, nil); err == nil {
+		if err = s.cfg.Store.Insert(ctx, b, m.Archive); err == nil {
 			err = s.cfg.Queue.Push(ctx, b.Id)
 		}
 	}
@@ -142,11 +150,11 @@ func (s *Service) CreateBuild(ctx context.Context, req *connect.Request[buildv1.
 	return connect.NewResponse(&buildv1.CreateBuildResponse{Build: b}), nil
 }
 
-func (s *Service) get(id string) (*buildv1.Build, error) {
+func (s *Service) get(ctx context.Context, id string) (*buildv1.Build, error) {
 	if id == "" {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("id is required"))
 	}
-	b, err := s.cfg.Store.Get(id)
+	b, err := s.cfg.Store.Get(ctx, id)
 	if errors.Is(err, errNotFound) {
 		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("build %s not found", id))
 	}
@@ -157,53 +165,50 @@ func (s *Service) get(id string) (*buildv1.Build, error) {
 }
 
 // GetBuild returns one record.
-func (s *Service) GetBuild(_ context.Context, req *connect.Request[buildv1.GetBuildRequest]) (*connect.Response[buildv1.GetBuildResponse], error) {
-	b, err := s.get(req.Msg.Id)
+func (s *Service) GetBuild(ctx context.Context, req *connect.Request[buildv1.GetBuildRequest]) (*connect.Response[buildv1.GetBuildResponse], error) {
+	b, err := s.get(ctx, req.Msg.Id)
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&buildv1.GetBuildResponse{Build: b}), nil
 }
 
-// ListBuilds returns records newest first, filtered and paged; the page
+// ListBuilds returns records newest first, filtered and paged from an
+// index: a page costs O(page_size) whatever the number of records. The page
 // token is the id of the last build of the previous page.
-func (s *Service) ListBuilds(_ context.Context, req *connect.Request[buildv1.ListBuildsRequest]) (*connect.Response[buildv1.ListBuildsResponse], error) {
+func (s *Service) ListBuilds(ctx context.Context, req *connect.Request[buildv1.ListBuildsRequest]) (*connect.Response[buildv1.ListBuildsResponse], error) {
 	m := req.Msg
 	size := int(m.PageSize)
 	if size <= 0 {
-		size = 50
+		size = DefaultPageSize
 	}
-	all, err := s.cfg.Store.All()
+	if size > MaxPageSize {
+		size = MaxPageSize
+	}
+	builds, next, err := s.cfg.Store.List(ctx, ListQuery{Status: m.Status, Name: m.Name, PageSize: size, After: m.PageToken})
 	if err != nil {
 		return nil, connect.NewError(connect.CodeInternal, err)
 	}
-	resp := &buildv1.ListBuildsResponse{}
-	for i := len(all) - 1; i >= 0; i-- {
-		b := all[i]
-		if m.PageToken != "" && b.Id >= m.PageToken {
-			continue
-		}
-		if (m.Status != "" && b.Status != m.Status) || (m.Name != "" && b.Name != m.Name) {
-			continue
-		}
-		if len(resp.Builds) == size {
-			resp.NextPageToken = resp.Builds[size-1].Id
-			break
-		}
+	for _, b := range builds {
 		b.Logs = nil // lists stay small; GetBuild has the logs
-		resp.Builds = append(resp.Builds, b)
 	}
-	return connect.NewResponse(resp), nil
+	return connect.NewResponse(&buildv1.ListBuildsResponse{Builds: builds, NextPageToken: next}), nil
 }
+
+// Page sizes of ListBuilds.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
 
 // CancelBuild cancels a pending build (the worker skips it) or a running
 // one (its step is aborted and its sandbox destroyed by the runner).
-func (s *Service) CancelBuild(_ context.Context, req *connect.Request[buildv1.CancelBuildRequest]) (*connect.Response[buildv1.CancelBuildResponse], error) {
-	if _, err := s.get(req.Msg.Id); err != nil {
+func (s *Service) CancelBuild(ctx context.Context, req *connect.Request[buildv1.CancelBuildRequest]) (*connect.Response[buildv1.CancelBuildResponse], error) {
+	if _, err := s.get(ctx, req.Msg.Id); err != nil {
 		return nil, err
 	}
 	var was string
-	b, err := s.cfg.Store.Update(req.Msg.Id, func(b *buildv1.Build) error {
+	b, err := s.cfg.Store.Update(ctx, req.Msg.Id, func(b *buildv1.Build) error {
 		was = b.Status
 		if Finished(b.Status) {
 			return connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf("build is already %s", b.Status))
@@ -247,14 +252,14 @@ func (s *Service) isRunning(id string) bool {
 // replayed; a running one's events so far, then live ones.
 func (s *Service) WatchBuild(ctx context.Context, req *connect.Request[buildv1.WatchBuildRequest], stream *connect.ServerStream[buildv1.WatchBuildResponse]) error {
 	id := req.Msg.Id
-	if _, err := s.get(id); err != nil {
+	if _, err := s.get(ctx, id); err != nil {
 		return err
 	}
 	// Subscribe before reading the record: an event after this point is
 	// in the subscription, one before it is in the history or the record.
 	history, sb := s.hub.subscribe(id)
 	defer s.hub.unsubscribe(id, sb, func() bool { return s.isRunning(id) })
-	b, err := s.get(id)
+	b, err := s.get(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,14 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"connectrpc.com/connect"
+	"github.com/opencontainers/go-digest"
 
 	"wrenn.dev/wrenn/compiler"
 	"wrenn.dev/wrenn/lang"
@@ -37,6 +39,16 @@ type checked struct {
 	warning lang.Diagnostics
 }
 
+// TemplateResolver tells whether a base template exists on some agent, so
+// that a FROM (or base_template) no agent has is rejected at create time
+// with the FROM's position. An error is the reason shown in the
+// diagnostic ("base template "x": <err>"); when no agent can be asked it
+// should return a placeholder digest and no error, leaving the build to
+// the workers.
+type TemplateResolver interface {
+	ResolveTemplate(ctx context.Context, name string) (digest.Digest, error)
+}
+
 // limits bound what Create accepts.
 type limits struct {
 	maxArchiveBytes   int64
@@ -47,9 +59,14 @@ type limits struct {
 // check parses, lints and compiles b's recipe with its archive, as the
 // build will: a recipe that cannot build is rejected at create time with
 // the diagnostics (positions included), not after a worker picks it up.
-func check(b *buildv1.Build, archive []byte, lim limits) (*checked, error) {
+// templates, when non-nil, resolves base templates (create time only: at
+// run time the executor resolves them on the agent it picked).
+func check(ctx context.Context, b *buildv1.Build, archive []byte, lim limits, templates TemplateResolver) (*checked, error) {
 	if b.Name == "" {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("name is required"))
+	}
+	if strings.ContainsFunc(b.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("name %q contains a control character", b.Name))
 	}
 	if len(b.Recipe) > 0 && b.Wrennfile != "" {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("give either recipe or wrennfile, not both"))
@@ -104,7 +121,11 @@ func check(b *buildv1.Build, archive []byte, lim limits) (*checked, error) {
 		BaseTemplate: b.BaseTemplate,
 		Context:      c.ctx,
 	}
-	plan, cdiags := compiler.Compile(c.file, c.opts)
+	copts := c.opts
+	if templates != nil {
+		copts.ResolveBase = func(name string) (digest.Digest, error) { return templates.ResolveTemplate(ctx, name) }
+	}
+	plan, cdiags := compiler.Compile(c.file, copts)
 	if cdiags.HasErrors() {
 		return nil, diagnosticsError(cdiags)
 	}

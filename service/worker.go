@@ -18,7 +18,11 @@ import (
 // resume from their cached layers), and pending builds missing from the
 // queue (taken by a worker that died before starting them) are re-queued.
 func (s *Service) Recover(ctx context.Context) error {
-	all, err := s.cfg.Store.All()
+	running, err := s.cfg.Store.ByStatus(ctx, StatusRunning)
+	if err != nil {
+		return err
+	}
+	pending, err := s.cfg.Store.ByStatus(ctx, StatusPending)
 	if err != nil {
 		return err
 	}
@@ -30,25 +34,24 @@ func (s *Service) Recover(ctx context.Context) error {
 	for _, id := range queued {
 		inQueue[id] = true
 	}
-	for _, b := range all {
-		switch b.Status {
-		case StatusRunning:
-			if _, err := s.cfg.Store.Update(b.Id, func(b *buildv1.Build) error {
-				b.Status = StatusPending
-				return nil
-			}); err != nil {
-				return err
-			}
-			s.cfg.Logf("build %s was running when the server stopped: re-queued", b.Id)
-		case StatusPending:
-			if inQueue[b.Id] {
-				continue
-			}
-			s.cfg.Logf("build %s was pending but not queued: re-queued", b.Id)
-		default:
+	for _, id := range running {
+		if _, err := s.cfg.Store.Update(ctx, id, func(b *buildv1.Build) error {
+			b.Status = StatusPending
+			return nil
+		}); err != nil {
+			return err
+		}
+		s.cfg.Logf("build %s was running when the server stopped: re-queued", id)
+		if err := s.cfg.Queue.Push(ctx, id); err != nil {
+			return err
+		}
+	}
+	for _, id := range pending {
+		if inQueue[id] {
 			continue
 		}
-		if err := s.cfg.Queue.Push(ctx, b.Id); err != nil {
+		s.cfg.Logf("build %s was pending but not queued: re-queued", id)
+		if err := s.cfg.Queue.Push(ctx, id); err != nil {
 			return err
 		}
 	}
@@ -57,6 +60,13 @@ func (s *Service) Recover(ctx context.Context) error {
 
 // Start runs the workers until ctx ends; Wait waits for them.
 func (s *Service) Start(ctx context.Context) {
+	if s.cfg.Retention > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.pruner(ctx)
+		}()
+	}
 	for i := 0; i < s.cfg.Workers; i++ {
 		s.wg.Add(1)
 		go func() {
@@ -104,7 +114,7 @@ func (s *Service) process(ctx context.Context, id string) {
 		s.mu.Unlock()
 	}()
 	skip := false
-	b, err := s.cfg.Store.Update(id, func(b *buildv1.Build) error {
+	b, err := s.cfg.Store.Update(ctx, id, func(b *buildv1.Build) error {
 		if b.Status != StatusPending {
 			skip = true
 			return errSkip
@@ -126,7 +136,7 @@ func (s *Service) process(ctx context.Context, id string) {
 	s.hub.publish(id, statusEvent(b))
 
 	res, runErr := s.run(bctx, b)
-	final, err := s.cfg.Store.Update(id, func(b *buildv1.Build) error {
+	final, err := s.cfg.Store.Update(context.WithoutCancel(ctx), id, func(b *buildv1.Build) error {
 		cause := context.Cause(bctx)
 		switch {
 		case errors.Is(cause, errUserCancel) || b.Status == StatusCancelled:
@@ -211,11 +221,11 @@ func applyResult(b *buildv1.Build, r *Result) {
 // checked at create, but the compiler may have changed across a restart)
 // and calls the runner.
 func (s *Service) run(ctx context.Context, b *buildv1.Build) (*Result, error) {
-	archive, err := s.cfg.Store.Archive(b.Id)
+	archive, err := s.cfg.Store.Archive(ctx, b.Id)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the stored archive: %v", err)
 	}
-	c, err := check(b, archive, s.lim)
+	c, err := check(ctx, b, archive, s.lim, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +240,7 @@ type events struct {
 }
 
 func (e *events) update(fn func(*buildv1.Build)) {
-	if _, err := e.s.cfg.Store.Update(e.id, func(b *buildv1.Build) error { fn(b); return nil }); err != nil {
+	if _, err := e.s.cfg.Store.Update(context.Background(), e.id, func(b *buildv1.Build) error { fn(b); return nil }); err != nil {
 		e.s.cfg.Logf("build %s: cannot update the record: %v", e.id, err)
 	}
 }
