@@ -46,6 +46,9 @@ type Config struct {
 	// (bombs); 0 is the compiler's defaults.
 	ArchiveMaxEntries int
 	ArchiveMaxBytes   int64
+	// HistoryOutputBytes bounds the output of a running build kept for
+	// late watchers; 0 is DefaultHistoryOutputBytes.
+	HistoryOutputBytes int
 	// Retention is how long a finished build's record (and log) is kept;
 	// 0 keeps records forever. PruneEvery is how often the pruner runs;
 	// 0 is Retention/10, at least a minute and at most an hour.
@@ -91,7 +94,7 @@ func New(cfg Config) (*Service, error) {
 	if lim.maxArchiveBytes <= 0 {
 		lim.maxArchiveBytes = DefaultMaxArchiveBytes
 	}
-	return &Service{cfg: cfg, lim: lim, hub: newHub(), running: map[string]context.CancelCauseFunc{}}, nil
+	return &Service{cfg: cfg, lim: lim, hub: newHub(cfg.HistoryOutputBytes), running: map[string]context.CancelCauseFunc{}}, nil
 }
 
 func newID() string {
@@ -248,8 +251,17 @@ func (s *Service) isRunning(id string) bool {
 	return s.running[id] != nil
 }
 
-// WatchBuild streams a build's events: a finished build's stored log is
-// replayed; a running one's events so far, then live ones.
+// WatchPollInterval is how often a watcher reads the record of a build
+// that no worker of this process runs (queued, or run by another
+// controller sharing the Redis backend).
+var WatchPollInterval = 500 * time.Millisecond
+
+// WatchBuild streams a build's events. A build run by this process is
+// watched through the hub: the events of the current run so far (output
+// bounded, see DefaultHistoryOutputBytes), then live ones. A finished
+// build's stored log is replayed. A build run by another controller is
+// followed from its record: step by step (its output chunks stay with the
+// controller that runs it), then its final status.
 func (s *Service) WatchBuild(ctx context.Context, req *connect.Request[buildv1.WatchBuildRequest], stream *connect.ServerStream[buildv1.WatchBuildResponse]) error {
 	id := req.Msg.Id
 	if _, err := s.get(ctx, id); err != nil {
@@ -263,38 +275,128 @@ func (s *Service) WatchBuild(ctx context.Context, req *connect.Request[buildv1.W
 	if err != nil {
 		return err
 	}
-	if Finished(b.Status) || (b.Status == StatusRunning && len(history) == 0 && !s.isRunning(id)) {
-		return replay(stream, b)
+	if Finished(b.Status) {
+		return replay(stream, b.Logs, statusEvent(b))
 	}
-	if err := stream.Send(statusEvent(b)); err != nil {
-		return err
-	}
-	for _, ev := range history {
-		if err := stream.Send(ev); err != nil {
+	w := &watcher{stream: stream, status: b.Status, attempts: b.Attempts}
+	if len(history) == 0 {
+		// A run's history starts with its status; without one the record
+		// says where the build is.
+		if err := w.send(statusEvent(b)); err != nil {
 			return err
 		}
 	}
+	for _, ev := range history {
+		if err := w.send(ev); err != nil {
+			return err
+		}
+	}
+	tick := time.NewTicker(WatchPollInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case ev, ok := <-sb.ch:
-			if !ok {
-				if sb.dropped {
-					return connect.NewError(connect.CodeResourceExhausted, errors.New("watcher fell behind the build's output"))
-				}
-				return nil
+			if done, err := w.fromHub(sb, ev, ok); done || err != nil {
+				return err
 			}
-			if err := stream.Send(ev); err != nil {
+		case <-tick.C:
+			if s.isRunning(id) {
+				continue
+			}
+			// Whatever the hub already has goes first: a build that ran
+			// here published everything before leaving s.running.
+			for drained := false; !drained; {
+				select {
+				case ev, ok := <-sb.ch:
+					if done, err := w.fromHub(sb, ev, ok); done || err != nil {
+						return err
+					}
+				default:
+					drained = true
+				}
+			}
+			b, err := s.get(ctx, id)
+			if err != nil {
+				return err
+			}
+			if done, err := w.fromRecord(b); done || err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// replay sends a stored build's log as events, then its status.
-func replay(stream *connect.ServerStream[buildv1.WatchBuildResponse], b *buildv1.Build) error {
+// watcher is one WatchBuild stream's position.
+type watcher struct {
+	stream   *connect.ServerStream[buildv1.WatchBuildResponse]
+	lastEnd  int32 // highest step whose end was sent
+	status   string
+	attempts int32
+}
+
+func (w *watcher) send(ev *buildv1.WatchBuildResponse) error {
+	if e := ev.GetStepEnd(); e != nil && e.Entry.GetStep() > w.lastEnd {
+		w.lastEnd = e.Entry.GetStep()
+	}
+	if st := ev.GetStatus(); st != nil {
+		w.status = st.Status
+		if st.Status == StatusRunning {
+			w.lastEnd = 0 // a new run starts from step 1
+		}
+	}
+	return w.stream.Send(ev)
+}
+
+// fromHub sends a hub event; done when the hub ended the stream.
+func (w *watcher) fromHub(sb *sub, ev *buildv1.WatchBuildResponse, ok bool) (bool, error) {
+	if !ok {
+		if sb.dropped {
+			return true, connect.NewError(connect.CodeResourceExhausted, errors.New("watcher fell behind the build's output"))
+		}
+		return true, nil
+	}
+	return false, w.send(ev)
+}
+
+// fromRecord sends what the record has that the stream has not: steps
+// ended since, and a changed status; done when the build finished.
+func (w *watcher) fromRecord(b *buildv1.Build) (bool, error) {
+	if b.Attempts != w.attempts {
+		w.attempts, w.lastEnd = b.Attempts, 0
+	}
+	var news []*buildv1.LogEntry
 	for _, e := range b.Logs {
+		if e.Step > w.lastEnd {
+			news = append(news, e)
+		}
+	}
+	var final *buildv1.WatchBuildResponse
+	if b.Status != w.status {
+		final = statusEvent(b)
+	}
+	if err := replay(w, news, nil); err != nil {
+		return true, err
+	}
+	if final != nil {
+		if err := w.send(final); err != nil {
+			return true, err
+		}
+	}
+	return Finished(b.Status), nil
+}
+
+type eventSender interface {
+	Send(*buildv1.WatchBuildResponse) error
+}
+
+// Send lets a watcher replay through its bookkeeping.
+func (w *watcher) Send(ev *buildv1.WatchBuildResponse) error { return w.send(ev) }
+
+// replay sends log entries as events, then last (if any).
+func replay(stream eventSender, logs []*buildv1.LogEntry, last *buildv1.WatchBuildResponse) error {
+	for _, e := range logs {
 		evs := []*buildv1.WatchBuildResponse{
 			{Event: &buildv1.WatchBuildResponse_StepStart{StepStart: &buildv1.StepStart{Step: e.Step, Phase: e.Phase, Cmd: e.Cmd, Cached: e.Cached}}},
 		}
@@ -311,5 +413,8 @@ func replay(stream *connect.ServerStream[buildv1.WatchBuildResponse], b *buildv1
 			}
 		}
 	}
-	return stream.Send(statusEvent(b))
+	if last == nil {
+		return nil
+	}
+	return stream.Send(last)
 }

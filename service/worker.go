@@ -177,7 +177,8 @@ func (s *Service) process(ctx context.Context, id string) {
 		return
 	}
 	if final.Status == StatusPending {
-		s.hub.finish(id, nil)
+		// Watchers stay: they see the build wait again, then its next run.
+		s.hub.requeue(id, statusEvent(final))
 		if err := s.cfg.Queue.Push(context.WithoutCancel(ctx), id); err != nil {
 			s.cfg.Logf("build %s: cannot re-queue: %v", id, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/opencontainers/go-digest"
 
 	"wrenn.dev/wrenn/executor"
 	lpb "wrenn.dev/wrenn/proto/wrenn/agent/v1"
@@ -36,7 +37,10 @@ type Runner struct {
 	down    map[string]time.Time // host name -> until
 }
 
-var _ service.Runner = (*Runner)(nil)
+var (
+	_ service.Runner           = (*Runner)(nil)
+	_ service.TemplateResolver = (*Runner)(nil)
+)
 
 // New returns a runner over hosts sharing the layer cache store.
 func New(store executor.Store, hosts ...*Host) (*Runner, error) {
@@ -115,6 +119,7 @@ func (r *Runner) Run(ctx context.Context, job *service.Job, ev service.Events) (
 		r.mu.Unlock()
 	}()
 	ev.Placed(h.Name, "")
+	fw := &forwarder{ev: ev, host: h.Name, streamed: map[int]bool{}}
 	b := job.Build
 	res, err := executor.Build(ctx, executor.Request{
 		Agent:    h.Agent,
@@ -125,7 +130,7 @@ func (r *Runner) Run(ctx context.Context, job *service.Job, ev service.Events) (
 		VCPUs:    int(b.Vcpus),
 		MemoryMB: int(b.MemoryMb),
 		BuildID:  b.Id,
-		Events:   func(e executor.Event) { forward(ev, e) },
+		Events:   fw.forward,
 	})
 	if err != nil {
 		if ctx.Err() == nil && unreachable(err) {
@@ -143,6 +148,7 @@ func (r *Runner) Run(ctx context.Context, job *service.Job, ev service.Events) (
 	}
 	out := &service.Result{
 		Host:         h.Name,
+		SandboxID:    fw.sandbox,
 		DefaultUser:  res.DefaultUser,
 		DefaultEnv:   res.DefaultEnv,
 		TemplateID:   res.Template,
@@ -173,23 +179,81 @@ func logEntry(l executor.LogEntry) *buildv1.LogEntry {
 	}
 }
 
-// forward maps an executor event to service events. The executor reports
-// the last line of a step's output at its end; the full output arrives in
-// the result's logs.
-func forward(ev service.Events, e executor.Event) {
+// forwarder maps executor events to service events. Calls are sequential
+// (executor.Request.Events).
+type forwarder struct {
+	ev      service.Events
+	host    string
+	sandbox string
+	// streamed marks steps whose output arrived as "output" chunks; for
+	// the others (an agent without ExecStream) the step's last line is
+	// sent at its end.
+	streamed map[int]bool
+}
+
+func (f *forwarder) forward(e executor.Event) {
 	switch e.Type {
+	case "sandbox":
+		f.sandbox = e.Sandbox
+		f.ev.Placed(f.host, e.Sandbox)
+	case "output":
+		f.streamed[e.Step] = true
+		stream := e.Stream
+		if stream == "" {
+			stream = "stdout"
+		}
+		f.ev.Output(e.Step, stream, []byte(e.Data))
 	case "step-start":
-		ev.StepStart(e.Step, e.Phase, e.Cmd, false)
+		f.ev.StepStart(e.Step, e.Phase, e.Cmd, false)
 	case "step-end":
 		if e.Status == "cached" {
-			ev.StepStart(e.Step, e.Phase, e.Cmd, true)
+			f.ev.StepStart(e.Step, e.Phase, e.Cmd, true)
 		}
-		if e.Output != "" {
-			ev.Output(e.Step, "stdout", []byte(e.Output+"\n"))
+		if e.Output != "" && !f.streamed[e.Step] && e.Status != "cached" {
+			f.ev.Output(e.Step, "stdout", []byte(e.Output+"\n"))
 		}
-		ev.StepEnd(&buildv1.LogEntry{
+		f.ev.StepEnd(&buildv1.LogEntry{
 			Step: int32(e.Step), Phase: e.Phase, Cmd: e.Cmd, Exit: int32(e.Exit),
 			Ok: e.Status != "failed", ElapsedMs: e.Elapsed.Milliseconds(), Cached: e.Status == "cached",
 		})
 	}
+}
+
+// ResolveTemplate asks the answering agents for a base template, for
+// CreateBuild's check: the first that has it gives its digest. When every
+// agent asked says it has no such template the build is rejected (the
+// compiler reports it at the FROM line); when no agent could say (down,
+// or hostagent-only agents without GetTemplate) the name is accepted and
+// the build left to the workers.
+func (r *Runner) ResolveTemplate(ctx context.Context, name string) (digest.Digest, error) {
+	asked, missing := 0, 0
+	now := time.Now()
+	for _, h := range r.hosts {
+		r.mu.Lock()
+		until, isDown := r.down[h.Name]
+		r.mu.Unlock()
+		if isDown && now.Before(until) {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		resp, err := h.Agent.GetTemplate(cctx, connect.NewRequest(&lpb.GetTemplateRequest{Name: name}))
+		cancel()
+		switch {
+		case err == nil:
+			if d, err := digest.Parse(resp.Msg.Template.GetDigest()); err == nil {
+				return d, nil
+			}
+			return digest.FromString("template:" + resp.Msg.Template.GetId()), nil
+		case connect.CodeOf(err) == connect.CodeNotFound:
+			asked++
+			missing++
+		}
+	}
+	if asked > 0 && missing == asked && asked == len(r.hosts) {
+		if asked == 1 {
+			return "", errors.New("the agent has no such template (bootstrap or import it with `wrenn base`)")
+		}
+		return "", fmt.Errorf("none of the %d agents has it (bootstrap or import it with `wrenn base`)", asked)
+	}
+	return digest.FromString("unresolved:" + name), nil
 }

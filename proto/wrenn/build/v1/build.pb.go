@@ -718,12 +718,19 @@ func (x *StepStart) GetCached() bool {
 	return false
 }
 
+// Output is a chunk of a running step's stdout or stderr, sent as the step
+// writes it.
 type Output struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Step  int32                  `protobuf:"varint,1,opt,name=step,proto3" json:"step,omitempty"`
 	// stream is "stdout" or "stderr".
-	Stream        string `protobuf:"bytes,2,opt,name=stream,proto3" json:"stream,omitempty"`
-	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	Stream string `protobuf:"bytes,2,opt,name=stream,proto3" json:"stream,omitempty"`
+	Data   []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	// skipped_bytes, on a late watcher's first chunk of a stream, counts the
+	// bytes of that stream left out before it: the server keeps only the
+	// last 1 MiB of a running build's output for late watchers (the finished
+	// record has all of it). data may then be empty.
+	SkippedBytes  int64 `protobuf:"varint,4,opt,name=skipped_bytes,json=skippedBytes,proto3" json:"skipped_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -777,6 +784,13 @@ func (x *Output) GetData() []byte {
 		return x.Data
 	}
 	return nil
+}
+
+func (x *Output) GetSkippedBytes() int64 {
+	if x != nil {
+		return x.SkippedBytes
+	}
+	return 0
 }
 
 type StepEnd struct {
@@ -1490,11 +1504,12 @@ const file_wrenn_build_v1_build_proto_rawDesc = "" +
 	"\x04step\x18\x01 \x01(\x05R\x04step\x12\x14\n" +
 	"\x05phase\x18\x02 \x01(\tR\x05phase\x12\x10\n" +
 	"\x03cmd\x18\x03 \x01(\tR\x03cmd\x12\x16\n" +
-	"\x06cached\x18\x04 \x01(\bR\x06cached\"H\n" +
+	"\x06cached\x18\x04 \x01(\bR\x06cached\"m\n" +
 	"\x06Output\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\x05R\x04step\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"9\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\x12#\n" +
+	"\rskipped_bytes\x18\x04 \x01(\x03R\fskippedBytes\"9\n" +
 	"\aStepEnd\x12.\n" +
 	"\x05entry\x18\x01 \x01(\v2\x18.wrenn.build.v1.LogEntryR\x05entry\"z\n" +
 	"\x06Status\x12\x16\n" +

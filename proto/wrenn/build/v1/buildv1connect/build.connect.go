@@ -64,9 +64,11 @@ type BuildServiceClient interface {
 	// CancelBuild cancels a pending or running build; a finished build is
 	// FailedPrecondition ("build is already success").
 	CancelBuild(context.Context, *connect.Request[v1.CancelBuildRequest]) (*connect.Response[v1.CancelBuildResponse], error)
-	// WatchBuild streams a build's events: first what happened before the
-	// call (replayed from the stored log), then live events, ending with the
-	// final status.
+	// WatchBuild streams a build's events: step starts, output chunks as the
+	// running step writes them, step ends and statuses. A watcher that joins
+	// late first gets what it missed (a running build's events so far, with
+	// output bounded to its last 1 MiB; a finished build's stored log), then
+	// live events, ending with the final status.
 	WatchBuild(context.Context, *connect.Request[v1.WatchBuildRequest]) (*connect.ServerStreamForClient[v1.WatchBuildResponse], error)
 }
 
@@ -159,9 +161,11 @@ type BuildServiceHandler interface {
 	// CancelBuild cancels a pending or running build; a finished build is
 	// FailedPrecondition ("build is already success").
 	CancelBuild(context.Context, *connect.Request[v1.CancelBuildRequest]) (*connect.Response[v1.CancelBuildResponse], error)
-	// WatchBuild streams a build's events: first what happened before the
-	// call (replayed from the stored log), then live events, ending with the
-	// final status.
+	// WatchBuild streams a build's events: step starts, output chunks as the
+	// running step writes them, step ends and statuses. A watcher that joins
+	// late first gets what it missed (a running build's events so far, with
+	// output bounded to its last 1 MiB; a finished build's stored log), then
+	// live events, ending with the final status.
 	WatchBuild(context.Context, *connect.Request[v1.WatchBuildRequest], *connect.ServerStream[v1.WatchBuildResponse]) error
 }
 
