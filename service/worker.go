@@ -178,7 +178,9 @@ func (s *Service) process(ctx context.Context, id string) {
 	}
 	if final.Status == StatusPending {
 		// Watchers stay: they see the build wait again, then its next run.
-		s.hub.requeue(id, statusEvent(final))
+		ev := statusEvent(final)
+		ev.GetStatus().Error = "re-queued: " + runErr.Error()
+		s.hub.requeue(id, ev)
 		if err := s.cfg.Queue.Push(context.WithoutCancel(ctx), id); err != nil {
 			s.cfg.Logf("build %s: cannot re-queue: %v", id, err)
 		}

@@ -133,7 +133,7 @@ func (r *Runner) Run(ctx context.Context, job *service.Job, ev service.Events) (
 		Events:   fw.forward,
 	})
 	if err != nil {
-		if ctx.Err() == nil && unreachable(err) {
+		if ctx.Err() == nil && (unreachable(err) || r.gone(ctx, h)) {
 			r.markDown(h.Name)
 			return nil, &service.HostDownError{Host: h.Name, Err: err}
 		}
@@ -160,6 +160,17 @@ func (r *Runner) Run(ctx context.Context, job *service.Job, ev service.Events) (
 		out.Logs = append(out.Logs, logEntry(l))
 	}
 	return out, nil
+}
+
+// gone asks the agent after a failed build whether it still answers: an
+// agent killed mid-step breaks the step's stream with whatever error the
+// transport saw (an incomplete envelope, a reset connection), which only
+// a fresh call tells apart from a step that failed.
+func (r *Runner) gone(ctx context.Context, h *Host) bool {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, err := h.Agent.Info(ctx, connect.NewRequest(&lpb.InfoRequest{}))
+	return err != nil && connect.CodeOf(err) != connect.CodeUnimplemented
 }
 
 // unreachable reports an agent that did not answer (as opposed to one that

@@ -92,11 +92,28 @@ func followBuild(cmd *cobra.Command, cf *buildsClientFlags, id, mode string) err
 	for stream.Receive() {
 		switch ev := stream.Msg().Event.(type) {
 		case *buildv1.WatchBuildResponse_Status:
+			if ev.Status.Status == service.StatusPending && last != nil && last.Status == service.StatusRunning {
+				msg := "build waits in the queue again"
+				if ev.Status.Error != "" {
+					msg += " (" + ev.Status.Error + ")"
+				}
+				out.event(executor.Event{Type: "info", Message: msg})
+			}
 			last = ev.Status
 			total = int(ev.Status.TotalSteps)
 		case *buildv1.WatchBuildResponse_StepStart:
 			if !ev.StepStart.Cached {
 				out.event(executor.Event{Type: "step-start", Step: int(ev.StepStart.Step), Total: total, Phase: ev.StepStart.Phase, Cmd: ev.StepStart.Cmd})
+			}
+		case *buildv1.WatchBuildResponse_Output:
+			o := ev.Output
+			if o.SkippedBytes > 0 {
+				out.event(executor.Event{Type: "info", Message: fmt.Sprintf(
+					"#%d | … %d bytes of %s not shown (joined late; `wrenn builds logs %s` has all of it once the build ends)",
+					o.Step, o.SkippedBytes, o.Stream, id)})
+			}
+			if len(o.Data) > 0 {
+				out.event(executor.Event{Type: "output", Step: int(o.Step), Total: total, Stream: o.Stream, Data: string(o.Data)})
 			}
 		case *buildv1.WatchBuildResponse_StepEnd:
 			e := ev.StepEnd.Entry
@@ -111,6 +128,7 @@ func followBuild(cmd *cobra.Command, cf *buildsClientFlags, id, mode string) err
 				Status: status, Exit: int(e.Exit), Elapsed: time.Duration(e.ElapsedMs) * time.Millisecond, Output: buildsLastLine(e.Stdout, e.Stderr)})
 		}
 	}
+	out.close()
 	if err := stream.Err(); err != nil {
 		return exitCode(ExitFailure, err)
 	}

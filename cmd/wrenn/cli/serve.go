@@ -28,6 +28,7 @@ type serveFlags struct {
 	agents                                           []string
 	workers                                          int
 	maxArchive                                       int64
+	retention                                        time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -41,7 +42,14 @@ run by --workers workers on the least loaded agent, and survive restarts
 (running builds are re-queued and resume from their cached layers).
 
 Without --agent the local agent runs in this process under --root (default
-$WRENN_ROOT or /var/lib/wrenn). See docs/service.md.`,
+$WRENN_ROOT or /var/lib/wrenn). A build's uploaded archive is deleted when
+the build ends; its record and log are kept for --retention (7 days by
+default), then pruned. See docs/service.md.
+
+Examples:
+  wrenn serve --workers 4 --root /var/lib/wrenn --token "$WRENN_TOKEN"
+  wrenn serve --agent http://10.0.0.5:5007 --agent http://10.0.0.6:5007 --retention 720h
+  wrenn serve --queue redis://127.0.0.1:6379/0   # several controllers share the queue`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
 	}
@@ -54,6 +62,7 @@ $WRENN_ROOT or /var/lib/wrenn). See docs/service.md.`,
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "layer cache `DIR` (default: the user cache directory)")
 	fl.StringVar(&f.token, "token", os.Getenv("WRENN_TOKEN"), "bearer `TOKEN` clients must send (default $WRENN_TOKEN)")
 	fl.StringVar(&f.queue, "queue", "badger", "queue backend: badger or redis://HOST:PORT/DB")
+	fl.DurationVar(&f.retention, "retention", service.DefaultRetention, "keep finished builds' records and logs this long (0: forever)")
 	fl.Int64Var(&f.maxArchive, "max-archive-bytes", service.DefaultMaxArchiveBytes, "largest archive a build may upload")
 	return cmd
 }
@@ -128,7 +137,8 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 
 	errOut := cmd.ErrOrStderr()
 	svc, err := service.New(service.Config{
-		Store: st, Queue: q, Runner: runner, Workers: f.workers, MaxArchiveBytes: f.maxArchive,
+		Store: st, Queue: q, Runner: runner, Templates: runner, Workers: f.workers, MaxArchiveBytes: f.maxArchive,
+		Retention: f.retention,
 		Logf: func(format string, args ...any) { fmt.Fprintf(errOut, "wrenn serve: "+format+"\n", args...) },
 	})
 	if err != nil {
