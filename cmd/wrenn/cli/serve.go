@@ -139,7 +139,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	svc, err := service.New(service.Config{
 		Store: st, Queue: q, Runner: runner, Templates: runner, Workers: f.workers, MaxArchiveBytes: f.maxArchive,
 		Retention: f.retention,
-		Logf: func(format string, args ...any) { fmt.Fprintf(errOut, "wrenn serve: "+format+"\n", args...) },
+		Logf:      func(format string, args ...any) { fmt.Fprintf(errOut, "wrenn serve: "+format+"\n", args...) },
 	})
 	if err != nil {
 		return exitCode(ExitFailure, err)
