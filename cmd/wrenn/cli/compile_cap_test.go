@@ -94,3 +94,35 @@ func TestCapDiagnosticsSeverityOfWorstLeftOut(t *testing.T) {
 		t.Errorf("at the cap: %+v", got)
 	}
 }
+
+// TestHelpJSONShapeMatchesOutput keeps `wrenn compile --help` true: the
+// member names in its JSON sketch come in the order writeJSON prints them.
+func TestHelpJSONShapeMatchesOutput(t *testing.T) {
+	help, _, _ := runWrenn(t, "compile", "--help")
+	i := strings.Index(help, `{"diagnostics"`)
+	j := strings.Index(help, "lines and columns 1-based")
+	if i < 0 || j < i {
+		t.Fatalf("no JSON sketch in --help:\n%s", help)
+	}
+	// keys lists the member names of a JSON text in order.
+	keys := func(s string) []string {
+		var out []string
+		for k := range strings.SplitSeq(s, `":`) {
+			if q := strings.LastIndexByte(k, '"'); q >= 0 {
+				out = append(out, k[q+1:])
+			}
+		}
+		return out
+	}
+	src := "RUN x\n"
+	var b strings.Builder
+	d := lang.Diagnostic{Severity: lang.SeverityError, Code: "c", Message: "m", Detail: "d", Range: rng("W", src, 0, 3)}
+	if err := writeJSON(&b, lang.Diagnostics{d}); err != nil {
+		t.Fatal(err)
+	}
+	sketch := strings.Join(strings.Fields(help[i:j]), "")
+	sketch = strings.ReplaceAll(sketch, `{…}`, `{"line":1,"column":1,"offset":0}`)
+	if got, want := keys(sketch), keys(b.String()); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("--help sketch members %v, writeJSON prints %v", got, want)
+	}
+}
