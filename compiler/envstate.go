@@ -25,9 +25,12 @@ type envState struct {
 	valid     bool // the derived fields below match env and args
 	prefix    []byte
 	hstate    []byte // sha256 state after writing prefix (MarshalBinary)
-	script    string // `K='v' ` for every variable (ARGs overridden by ENV), sorted; built on first use
-	scriptEsc string // script with each ' written as '\'' (inside su -c '…')
-	escValid  bool
+	// script is `K='v' ` for every variable (ARGs overridden by ENV),
+	// sorted; scriptEsc the same with each ' written as '\'' (inside su -c
+	// '…'). Each is built on first use and then spliced at each ENV.
+	script, scriptEsc     string
+	scriptValid, escValid bool
+	scriptUsed, escUsed   bool // since the last ENV
 
 	h   hash.Hash // reused for every step's key
 	buf []byte    // scratch for a step's preimage suffix
@@ -97,12 +100,40 @@ func (l varList) appendJSON(b []byte) []byte {
 // reset rebuilds the lists from the state's maps (at a stage start).
 func (e *envState) reset(env, args map[string]string) {
 	e.env, e.args = listOf(env), listOf(args)
+	e.valid, e.scriptValid, e.escValid = false, false, false
+}
+
+// setEnv sets one variable. Without ARGs the built scripts are spliced
+// rather than rebuilt from every variable.
+func (e *envState) setEnv(k, v string) {
+	i, found := e.env.find(k)
+	nv := newVar(k, v)
+	// A form not used since the last change is dropped, not spliced: it
+	// may never be needed again (a root script after USER, say).
+	e.scriptValid = e.scriptValid && e.scriptUsed && len(e.args) == 0
+	e.escValid = e.escValid && e.escUsed && len(e.args) == 0
+	e.scriptUsed, e.escUsed = false, false
+	if e.scriptValid {
+		e.script = e.spliceVar(e.script, i, found, func(v *envVar) string { return v.script }, &nv)
+	}
+	if e.escValid {
+		e.scriptEsc = e.spliceVar(e.scriptEsc, i, found, func(v *envVar) string { return v.scriptEsc }, &nv)
+	}
+	if found {
+		e.env[i] = nv
+	} else {
+		e.env = slices.Insert(e.env, i, nv)
+	}
 	e.valid = false
 }
 
-func (e *envState) setEnv(k, v string) { e.env, e.valid = e.env.set(k, v), false }
-func (e *envState) setArg(k, v string) { e.args, e.valid = e.args.set(k, v), false }
-func (e *envState) delArg(k string)    { e.args, e.valid = e.args.del(k), false }
+func (e *envState) setArg(k, v string) {
+	e.args, e.valid, e.scriptValid, e.escValid = e.args.set(k, v), false, false, false
+}
+
+func (e *envState) delArg(k string) {
+	e.args, e.valid, e.scriptValid, e.escValid = e.args.del(k), false, false, false
+}
 
 func (e *envState) refresh() {
 	if e.valid {
@@ -120,8 +151,6 @@ func (e *envState) refresh() {
 		panic("compiler: sha256 state: " + err.Error())
 	}
 	e.hstate = st
-	e.script, e.scriptEsc = "", ""
-	e.escValid = false
 }
 
 // appendPrefix is appendStatePrefix of the lists, written in place.
@@ -146,18 +175,36 @@ func (e *envState) appendPrefix(b []byte) []byte {
 // escaped for a single-quoted string: ARG values, overridden by ENV of
 // the same name, in name order.
 func (e *envState) vars(escaped bool) string {
-	e.refresh()
-	if !escaped && e.script == "" && len(e.env)+len(e.args) > 0 {
-		e.script = e.merge(func(v *envVar) string { return v.script })
-	}
-	if escaped && !e.escValid {
-		e.scriptEsc = e.merge(func(v *envVar) string { return v.scriptEsc })
-		e.escValid = true
-	}
 	if escaped {
+		if !e.escValid {
+			e.scriptEsc = e.merge(func(v *envVar) string { return v.scriptEsc })
+			e.escValid = true
+		}
+		e.escUsed = true
 		return e.scriptEsc
 	}
+	if !e.scriptValid {
+		e.script = e.merge(func(v *envVar) string { return v.script })
+		e.scriptValid = true
+	}
+	e.scriptUsed = true
 	return e.script
+}
+
+// spliceVar updates a built variable string s (script or scriptEsc) for
+// env[i] becoming nv: everything before env[i] is kept, env[i]'s part (none
+// when the variable is new) is replaced. Only valid without ARGs, when s is
+// the env's parts in order.
+func (e *envState) spliceVar(s string, i int, found bool, part func(*envVar) string, nv *envVar) string {
+	off := 0
+	for j := 0; j < i; j++ {
+		off += len(part(&e.env[j]))
+	}
+	end := off
+	if found {
+		end += len(part(&e.env[i]))
+	}
+	return s[:off] + part(nv) + s[end:]
 }
 
 func (e *envState) merge(part func(*envVar) string) string {

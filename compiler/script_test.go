@@ -91,7 +91,21 @@ func TestChainScriptMatchesRunScript(t *testing.T) {
 		b.run("id", flag("user", "root")), b.arg("A"), b.env("A", ""), b.start("sleep 1"),
 		b.user("root"), b.run("true"),
 	)
-	p := mustCompile(t, f, Options{BuildArgs: map[string]string{"A": "x"}})
+	checkChainScripts(t, f, Options{BuildArgs: map[string]string{"A": "x"}}, 9)
+	// Without ARGs the variable part is spliced at each ENV: insert at the
+	// front, the middle and the end, replace, for root and another user.
+	b = astBuilder{}
+	f = file(
+		b.env("M", "1"), b.run("a"), b.env("A", "x'y"), b.run("b"), b.env("Z", "z"), b.run("c"),
+		b.user("app"), b.run("d"), b.env("M", "it's"), b.run("e"), b.env("N", ""), b.run("f", flag("user", "root")),
+		b.env("A", "2"), b.start("g"), b.user("root"), b.env("B", "3"), b.run("h"),
+	)
+	checkChainScripts(t, f, Options{}, 8)
+}
+
+func checkChainScripts(t *testing.T, f *lang.File, opts Options, min int) {
+	t.Helper()
+	p := mustCompile(t, f, opts)
 	n := 0
 	for _, s := range p.Steps {
 		vars := map[string]string{}
@@ -119,8 +133,8 @@ func TestChainScriptMatchesRunScript(t *testing.T) {
 			t.Errorf("step %d %s:\n got %s\nwant %s", s.ID, s.Text, s.Script, want)
 		}
 	}
-	if n < 9 {
-		t.Errorf("checked %d RUN/START steps, want at least 9", n)
+	if n < min {
+		t.Errorf("checked %d RUN/START steps, want at least %d", n, min)
 	}
 }
 
