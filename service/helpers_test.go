@@ -23,6 +23,7 @@ type fakeRunner struct {
 	gate    chan struct{}
 	started chan string
 	runs    map[string]int
+	host    string // the agent it says it placed builds on; "" is fake-agent
 }
 
 func newFakeRunner() *fakeRunner {
@@ -35,7 +36,11 @@ func (r *fakeRunner) Run(ctx context.Context, job *Job, ev Events) (*Result, err
 	gate := r.gate
 	r.mu.Unlock()
 	r.started <- job.Build.Id
-	ev.Placed("fake-agent", "sb-"+job.Build.Id)
+	host := r.host
+	if host == "" {
+		host = "fake-agent"
+	}
+	ev.Placed(host, "sb-"+job.Build.Id)
 	if gate != nil {
 		select {
 		case <-gate:
@@ -79,11 +84,15 @@ type testServer struct {
 // startServer runs a Service over a real loopback connect server.
 func startServer(t testing.TB, dir string, q func(*Store) Queue, runner Runner, cfg Config) *testServer {
 	t.Helper()
-	st, err := OpenStore(dir)
-	if err != nil {
-		t.Fatal(err)
+	var st *Store
+	if cfg.Store == nil {
+		var err error
+		if st, err = OpenStore(dir); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Store = st
 	}
-	cfg.Store, cfg.Runner = st, runner
+	cfg.Runner = runner
 	if q == nil {
 		bq, err := NewBadgerQueue(st)
 		if err != nil {
@@ -120,7 +129,9 @@ func startServer(t testing.TB, dir string, q func(*Store) Queue, runner Runner, 
 			cfg.Queue.Close()
 			svc.Wait()
 			srv.Close()
-			st.Close()
+			if st != nil {
+				st.Close()
+			}
 		})
 	}
 	t.Cleanup(ts.stop)

@@ -6,8 +6,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
+
+	"connectrpc.com/connect"
+	"github.com/redis/go-redis/v9"
+
+	buildv1 "wrenn.dev/wrenn/proto/wrenn/build/v1"
 )
 
 // redisURL returns WRENN_TEST_REDIS or starts a private redis-server on a
@@ -43,15 +49,44 @@ func redisURL(t *testing.T) string {
 	return "redis://" + addr + "/0"
 }
 
-func newRedisQueue(t *testing.T) *RedisQueue {
+// testRedisQueue is a queue on its own keys with a short lease, on a
+// client of its own (as another controller would have).
+func testRedisQueue(t *testing.T, url, key string, ttl time.Duration) *RedisQueue {
 	t.Helper()
-	q, err := NewRedisQueue(context.Background(), redisURL(t))
+	opts, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q.key = fmt.Sprintf("%s:test:%s:%d", RedisQueueKey, t.Name(), time.Now().UnixNano())
-	t.Cleanup(func() { q.c.Del(context.Background(), q.key); q.Close() })
+	q := NewRedisQueueOn(redis.NewClient(opts), key, ttl)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		q.c.Del(ctx, q.key, q.processing)
+		if keys, _ := q.c.Keys(ctx, q.leasePfx+"*").Result(); len(keys) > 0 {
+			q.c.Del(ctx, keys...)
+		}
+		q.Close()
+	})
 	return q
+}
+
+func uniqueKey(t *testing.T) string {
+	return fmt.Sprintf("%s:test:%s:%d", RedisQueueKey, t.Name(), time.Now().UnixNano())
+}
+
+func newRedisQueue(t *testing.T) *RedisQueue {
+	return testRedisQueue(t, redisURL(t), uniqueKey(t), DefaultLeaseTTL)
+}
+
+// testRedisStore is a RedisStore under a prefix of its own, deleted after.
+func testRedisStore(t *testing.T, c *redis.Client) *RedisStore {
+	prefix := fmt.Sprintf("wrenn-test:%s:%d:", t.Name(), time.Now().UnixNano())
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if keys, _ := c.Keys(ctx, prefix+"*").Result(); len(keys) > 0 {
+			c.Del(ctx, keys...)
+		}
+	})
+	return NewRedisStore(c, prefix)
 }
 
 // testQueue is the conformance suite every Queue backend passes.
@@ -111,32 +146,125 @@ func TestBadgerQueueConformance(t *testing.T) {
 	testQueue(t, q)
 }
 
-// TestServiceOnRedisQueue runs builds through the Redis backend, including
-// a restart with builds queued in Redis.
-func TestServiceOnRedisQueue(t *testing.T) {
+func TestRedisRecordsConformance(t *testing.T) {
 	q := newRedisQueue(t)
-	dir := t.TempDir()
-	r := newFakeRunner()
-	r.gate = make(chan struct{})
-	noClose := func(*Store) Queue { return nopClose{q} }
-	ts := startServer(t, dir, noClose, r, Config{Workers: 1})
-	var ids []string
-	for i := 0; i < 4; i++ {
-		ids = append(ids, ts.create(t, "redis", fmt.Sprintf("RUN echo %d", i)).Id)
+	testRecords(t, testRedisStore(t, q.c))
+}
+
+// redisController is one `wrenn serve` sharing the Redis queue and
+// records: its own client, queue (lease owner) and connect server.
+func redisController(t *testing.T, url, key string, st *RedisStore, r *fakeRunner, workers int) *testServer {
+	t.Helper()
+	q := testRedisQueue(t, url, key, time.Second)
+	return startServer(t, "", func(*Store) Queue { return q }, r, Config{Store: st, Workers: workers, ControllerID: "ctl-" + r.host})
+}
+
+// TestRedisControllerDiesBuildTakenOver: controller A takes a build and
+// dies with it running (its heartbeat stops, nothing is acknowledged); B's
+// reaper finds the lease expired, puts the build back, and B runs it to
+// the end. Builds queued meanwhile all finish; nothing is left in the
+// queue, the processing list or the leases.
+func TestRedisControllerDiesBuildTakenOver(t *testing.T) {
+	url, key := redisURL(t), uniqueKey(t)
+	st := testRedisStore(t, newRedisQueue(t).c)
+	rA := newFakeRunner()
+	rA.host, rA.gate = "A", make(chan struct{}) // never released: A dies mid-build
+	a := redisController(t, url, key, st, rA, 1)
+	x := a.create(t, "x", "RUN echo x")
+	waitStarted(t, rA, x.Id)
+	a.waitStatus(t, x.Id, StatusRunning)
+
+	rB := newFakeRunner()
+	rB.host = "B"
+	b := redisController(t, url, key, st, rB, 2)
+	var more []string
+	for i := range 4 {
+		more = append(more, b.create(t, "more", fmt.Sprintf("RUN echo %d", i)).Id)
 	}
-	waitStarted(t, r, ids[0])
-	ts.waitStatus(t, ids[0], StatusRunning)
-	ts.stop()
-	ts2 := startServer(t, dir, noClose, newFakeRunner(), Config{Workers: 2})
-	for _, id := range ids {
-		ts2.waitStatus(t, id, StatusSuccess)
+	a.stop()
+
+	got := b.waitStatus(t, x.Id, StatusSuccess)
+	if got.Attempts != 2 || got.Host != "B" || got.Controller != "ctl-B" || rB.runCount(x.Id) != 1 {
+		t.Errorf("taken-over build: attempts %d host %q controller %q runs on B %d", got.Attempts, got.Host, got.Controller, rB.runCount(x.Id))
 	}
-	if n, _ := q.c.LLen(context.Background(), q.key).Result(); n != 0 {
-		t.Errorf("%d ids left in the redis list", n)
+	for _, id := range more {
+		b.waitStatus(t, id, StatusSuccess)
+		if n := rA.runCount(id) + rB.runCount(id); n != 1 {
+			t.Errorf("build %s ran %d times", id, n)
+		}
+	}
+	ctx := context.Background()
+	q := newRedisQueue(t)
+	for _, k := range []string{key, key + ":processing"} {
+		if n, _ := q.c.LLen(ctx, k).Result(); n != 0 {
+			t.Errorf("%d ids left in %s", n, k)
+		}
+	}
+	if keys, _ := q.c.Keys(ctx, key+":lease:*").Result(); len(keys) != 0 {
+		t.Errorf("leases left: %v", keys)
 	}
 }
 
-// nopClose keeps the shared client open across a test's restart.
-type nopClose struct{ Queue }
+// TestRedisTwoControllersShareBuilds: two live controllers share the
+// queue and the records: every build runs exactly once on one of them,
+// either lists and gets every build, a watcher on one follows a build the
+// other runs, and a cancel through one stops a build the other runs.
+func TestRedisTwoControllersShareBuilds(t *testing.T) {
+	url, key := redisURL(t), uniqueKey(t)
+	st := testRedisStore(t, newRedisQueue(t).c)
+	rA, rB := newFakeRunner(), newFakeRunner()
+	rA.host, rB.host = "A", "B"
+	ctl := map[string]*testServer{"A": redisController(t, url, key, st, rA, 2), "B": redisController(t, url, key, st, rB, 2)}
+	var ids []string
+	for i := range 20 {
+		c := ctl["A"]
+		if i%2 == 1 {
+			c = ctl["B"]
+		}
+		ids = append(ids, c.create(t, "shared", "RUN echo a", fmt.Sprintf("RUN echo %d", i)).Id)
+	}
+	on := map[string]int{}
+	for _, id := range ids {
+		b := ctl["B"].waitStatus(t, id, StatusSuccess)
+		on[b.Host]++
+		if n := rA.runCount(id) + rB.runCount(id); n != 1 {
+			t.Errorf("build %s ran %d times", id, n)
+		}
+	}
+	if on["A"] == 0 || on["B"] == 0 {
+		t.Logf("builds per controller: %v (one took them all)", on)
+	}
+	list, err := ctl["A"].client.ListBuilds(context.Background(), connect.NewRequest(&buildv1.ListBuildsRequest{Name: "shared", Status: StatusSuccess, PageSize: 100}))
+	if err != nil || len(list.Msg.Builds) != 20 {
+		t.Fatalf("list through A: %v", err)
+	}
 
-func (nopClose) Close() error { return nil }
+	// A build that runs until cancelled, on whichever controller took it.
+	sleeper := ctl["A"].create(t, "sleeper", "RUN echo a", "RUN sleep")
+	rec := ctl["A"].waitStatus(t, sleeper.Id, StatusRunning)
+	for rec.CurrentStep != 2 {
+		time.Sleep(10 * time.Millisecond)
+		rec = ctl["A"].get(t, sleeper.Id)
+	}
+	other := ctl["A"]
+	if rec.Host == "A" {
+		other = ctl["B"]
+	}
+	stream, err := other.client.WatchBuild(context.Background(), connect.NewRequest(&buildv1.WatchBuildRequest{Id: sleeper.Id}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.client.CancelBuild(context.Background(), connect.NewRequest(&buildv1.CancelBuildRequest{Id: sleeper.Id})); err != nil {
+		t.Fatal(err)
+	}
+	other.waitStatus(t, sleeper.Id, StatusCancelled)
+	// The runner's context ended: the controller running it moved on.
+	next := other.create(t, "next", "RUN echo next")
+	other.waitStatus(t, next.Id, StatusSuccess)
+	// The watcher on the other controller followed from the record: the
+	// status, the finished step, then cancelled.
+	events := strings.Join(collect(t, stream), "|")
+	if want := "status running|start 1 RUN echo a|stdout out RUN echo a\n|end 1 ok|status cancelled"; events != want {
+		t.Errorf("remote watch:\n got %s\nwant %s", events, want)
+	}
+}

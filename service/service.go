@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 	"sync"
 	"time"
 
@@ -57,6 +58,9 @@ type Config struct {
 	// Templates, when set, is asked at create time whether a base template
 	// exists on some agent; nil accepts any name.
 	Templates TemplateResolver
+	// ControllerID names this process in the records it runs; "" is
+	// "<hostname>/<pid>".
+	ControllerID string
 	// Logf logs server-side events; nil is log.Printf.
 	Logf func(format string, args ...any)
 }
@@ -89,6 +93,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = log.Printf
+	}
+	if cfg.ControllerID == "" {
+		host, _ := os.Hostname()
+		cfg.ControllerID = fmt.Sprintf("%s/%d", host, os.Getpid())
 	}
 	lim := limits{maxArchiveBytes: cfg.MaxArchiveBytes, archiveMaxEntries: cfg.ArchiveMaxEntries, archiveMaxBytes: cfg.ArchiveMaxBytes}
 	if lim.maxArchiveBytes <= 0 {

@@ -17,6 +17,9 @@ import (
 // running when the server died go back to pending and into the queue (they
 // resume from their cached layers), and pending builds missing from the
 // queue (taken by a worker that died before starting them) are re-queued.
+// With a leased queue (Redis, several controllers) running builds may be
+// another live controller's: they are left to the reaper, which takes back
+// only those whose lease expired.
 func (s *Service) Recover(ctx context.Context) error {
 	running, err := s.cfg.Store.ByStatus(ctx, StatusRunning)
 	if err != nil {
@@ -33,6 +36,11 @@ func (s *Service) Recover(ctx context.Context) error {
 	inQueue := map[string]bool{}
 	for _, id := range queued {
 		inQueue[id] = true
+	}
+	if _, leased := s.cfg.Queue.(LeasedQueue); leased {
+		// Other controllers may be running these: the reaper takes back
+		// those whose lease expired.
+		running = nil
 	}
 	for _, id := range running {
 		if _, err := s.cfg.Store.Update(ctx, id, func(b *buildv1.Build) error {
@@ -60,6 +68,26 @@ func (s *Service) Recover(ctx context.Context) error {
 
 // Start runs the workers until ctx ends; Wait waits for them.
 func (s *Service) Start(ctx context.Context) {
+	if lq, ok := s.cfg.Queue.(LeasedQueue); ok {
+		lq.OnLeaseLost(func(id string) {
+			s.mu.Lock()
+			cancel := s.running[id]
+			s.mu.Unlock()
+			if cancel != nil {
+				s.cfg.Logf("build %s: lease lost (taken back as dead): stopping it here", id)
+				cancel(errLeaseLost)
+			}
+		})
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			s.reaper(ctx, lq)
+		}()
+		go func() {
+			defer s.wg.Done()
+			s.remoteCancels(ctx, min(time.Second, lq.LeaseTTL()/3))
+		}()
+	}
 	if s.cfg.Retention > 0 {
 		s.wg.Add(1)
 		go func() {
@@ -120,15 +148,18 @@ func (s *Service) process(ctx context.Context, id string) {
 			return errSkip
 		}
 		b.Status = StatusRunning
+		b.Controller = s.cfg.ControllerID
 		b.StartedAt = timestamppb.Now()
 		b.Attempts++
 		b.Logs, b.CurrentStep, b.CachedSteps, b.Error = nil, 0, 0, ""
 		return nil
 	})
-	if skip {
+	if skip || errors.Is(err, errNotFound) {
+		s.ack(ctx, id)
 		return
 	}
 	if err != nil {
+		// The lease (if any) expires and a reaper retries later.
 		s.cfg.Logf("build %s: cannot start: %v", id, err)
 		return
 	}
@@ -142,8 +173,13 @@ func (s *Service) process(ctx context.Context, id string) {
 		case errors.Is(cause, errUserCancel) || b.Status == StatusCancelled:
 			// Never overwritten with failed.
 			b.Status = StatusCancelled
+		case errors.Is(cause, errLeaseLost):
+			// Another controller took the build back as dead: its result
+			// is that controller's to write now.
+			return errSkip
 		case ctx.Err() != nil:
-			// Server shutdown: stays running, Recover re-queues it.
+			// Server shutdown: stays running; Recover (Badger) or a
+			// reaper once the lease expires (Redis) re-queues it.
 			return errSkip
 		case runErr == nil:
 			b.Status = StatusSuccess
@@ -184,9 +220,96 @@ func (s *Service) process(ctx context.Context, id string) {
 		if err := s.cfg.Queue.Push(context.WithoutCancel(ctx), id); err != nil {
 			s.cfg.Logf("build %s: cannot re-queue: %v", id, err)
 		}
+		s.ack(ctx, id)
 		return
 	}
 	s.hub.finish(id, statusEvent(final))
+	s.ack(ctx, id)
+}
+
+// ack ends a leased queue's hold on id.
+func (s *Service) ack(ctx context.Context, id string) {
+	if lq, ok := s.cfg.Queue.(LeasedQueue); ok {
+		if err := lq.Ack(context.WithoutCancel(ctx), id); err != nil {
+			s.cfg.Logf("build %s: ack: %v", id, err)
+		}
+	}
+}
+
+// errLeaseLost is the cancel cause of a build whose lease another
+// controller took back.
+var errLeaseLost = errors.New("lease lost")
+
+// reaper puts back the builds of dead controllers (leased queues only),
+// every half lease TTL: the record goes back to pending first, then the id
+// into the queue, so the worker that takes it finds it pending.
+func (s *Service) reaper(ctx context.Context, lq LeasedQueue) {
+	t := time.NewTicker(lq.LeaseTTL() / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ids, err := lq.Expired(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.cfg.Logf("reaper: %v", err)
+			}
+			continue
+		}
+		for _, id := range ids {
+			_, err := s.cfg.Store.Update(ctx, id, func(b *buildv1.Build) error {
+				if b.Status == StatusRunning {
+					b.Status = StatusPending
+					b.Host, b.SandboxId = "", ""
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, errNotFound) {
+				s.cfg.Logf("reaper: build %s: %v", id, err)
+				continue
+			}
+			if ok, err := lq.Requeue(ctx, id); err != nil {
+				s.cfg.Logf("reaper: build %s: %v", id, err)
+			} else if ok {
+				s.cfg.Logf("build %s: its controller stopped answering: re-queued", id)
+			}
+		}
+	}
+}
+
+// remoteCancels ends local runs of builds cancelled through another
+// controller (leased queues only): the shared record says cancelled.
+func (s *Service) remoteCancels(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		ids := make([]string, 0, len(s.running))
+		for id := range s.running {
+			ids = append(ids, id)
+		}
+		s.mu.Unlock()
+		for _, id := range ids {
+			b, err := s.cfg.Store.Get(ctx, id)
+			if err != nil || b.Status != StatusCancelled {
+				continue
+			}
+			s.mu.Lock()
+			cancel := s.running[id]
+			s.mu.Unlock()
+			if cancel != nil {
+				cancel(errUserCancel)
+			}
+		}
+	}
 }
 
 var errSkip = errors.New("skip")

@@ -7,16 +7,19 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/redis/go-redis/v9"
 
 	buildv1 "wrenn.dev/wrenn/proto/wrenn/build/v1"
 	"wrenn.dev/wrenn/proto/wrenn/build/v1/buildv1connect"
@@ -254,19 +257,72 @@ func testRedisURL(t *testing.T) string {
 	return "redis://" + addr + "/0"
 }
 
-// TestServeRedisQueue runs real builds through `wrenn serve --queue
-// redis://…` (the seed's RPUSH/BLPOP list).
-func TestServeRedisQueue(t *testing.T) {
+// testRedisDB is WRENN_TEST_REDIS (or a private redis-server) on database
+// 7, emptied: the controllers use Redis's default key names.
+func testRedisDB(t *testing.T) string {
+	t.Helper()
+	u, err := url.Parse(testRedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/7"
+	opts, err := redis.ParseURL(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	if err := c.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return u.String()
+}
+
+// TestServeRedisControllersTakeOver runs two `wrenn serve --queue redis://`
+// controllers over one real agent: builds created through either finish;
+// the controller running a build is killed with SIGKILL mid-step, and the
+// other takes the build over once its lease expires and finishes it,
+// with every queued build.
+func TestServeRedisControllersTakeOver(t *testing.T) {
 	bin, root, cacheDir := e2eSetup(t)
-	srv := startServe(t, bin, "--root", root, "--cache-dir", cacheDir, "--workers", "2", "--queue", testRedisURL(t))
-	c := service.NewClient(srv.url, "")
+	_, agentURL := startAgent(t, bin, root)
+	redisURL := testRedisDB(t)
+	args := func(cache string) []string {
+		return []string{"--agent", agentURL, "--cache-dir", cache, "--workers", "1", "--queue", redisURL, "--lease-ttl", "2s"}
+	}
+	srv := map[int]*serveProc{}
+	for _, name := range []string{"a", "b"} {
+		p := startServe(t, bin, args(cacheDir+"-"+name)...)
+		srv[p.cmd.Process.Pid] = p
+	}
+	var any *serveProc
+	for _, p := range srv {
+		any = p
+	}
+	c := service.NewClient(any.url, "")
+	long := e2eCreate(t, c, "long", "RUN echo start; sleep 4; echo end\n")
 	var ids []string
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 3; i++ {
 		ids = append(ids, e2eCreate(t, c, "redis", fmt.Sprintf("RUN echo %d > /n\n", i%2)))
 	}
-	for _, id := range ids {
+	b := e2eWait(t, c, long, service.StatusRunning)
+	pid, err := strconv.Atoi(b.Controller[strings.LastIndexByte(b.Controller, '/')+1:])
+	if err != nil || srv[pid] == nil {
+		t.Fatalf("running build's controller %q is neither server", b.Controller)
+	}
+	srv[pid].cmd.Process.Signal(syscall.SIGKILL)
+	srv[pid].cmd.Wait()
+	delete(srv, pid)
+	for _, p := range srv {
+		c = service.NewClient(p.url, "")
+	}
+	for _, id := range append(ids, long) {
 		if b := e2eWait(t, c, id, service.StatusSuccess, service.StatusFailed); b.Status != service.StatusSuccess {
 			t.Errorf("build %s: %s %s", id, b.Status, b.Error)
 		}
+	}
+	b = e2eWait(t, c, long, service.StatusSuccess)
+	if b.Attempts != 2 || strings.HasSuffix(b.Controller, fmt.Sprintf("/%d", pid)) || b.Logs[0].Stdout != "start\nend\n" {
+		t.Errorf("taken-over build: attempts %d controller %q logs %v", b.Attempts, b.Controller, b.Logs)
 	}
 }

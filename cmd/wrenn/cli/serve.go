@@ -28,7 +28,7 @@ type serveFlags struct {
 	agents                                           []string
 	workers                                          int
 	maxArchive                                       int64
-	retention                                        time.Duration
+	retention, leaseTTL                              time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -37,7 +37,9 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve [flags]",
 		Short: "Run the build service (wrenn.build.v1) with a durable queue",
 		Long: `serve runs the build service: builds are validated at create time, queued
-durably (Badger under <cache-dir>/service, or Redis with --queue redis://…),
+durably (Badger under <cache-dir>/service, or Redis with --queue redis://…,
+where several controllers share records and queue and take over the builds
+of one that dies, after --lease-ttl),
 run by --workers workers on the least loaded agent, and survive restarts
 (running builds are re-queued and resume from their cached layers).
 
@@ -63,6 +65,7 @@ Examples:
 	fl.StringVar(&f.token, "token", os.Getenv("WRENN_TOKEN"), "bearer `TOKEN` clients must send (default $WRENN_TOKEN)")
 	fl.StringVar(&f.queue, "queue", "badger", "queue backend: badger or redis://HOST:PORT/DB")
 	fl.DurationVar(&f.retention, "retention", service.DefaultRetention, "keep finished builds' records and logs this long (0: forever)")
+	fl.DurationVar(&f.leaseTTL, "lease-ttl", service.DefaultLeaseTTL, "with --queue redis: a dead controller's builds are taken back this long after its last heartbeat")
 	fl.Int64Var(&f.maxArchive, "max-archive-bytes", service.DefaultMaxArchiveBytes, "largest archive a build may upload")
 	return cmd
 }
@@ -87,11 +90,28 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		return exitCode(ExitFailure, err)
 	}
 	defer layers.Close()
-	st, err := service.OpenStore(filepath.Join(cacheDir, "service"))
-	if err != nil {
-		return exitCode(ExitFailure, err)
+	// Records and queue: the embedded Badger store, or Redis shared by
+	// several controllers (records, queue and leases all in Redis).
+	var st service.Records
+	var q service.Queue
+	if f.queue == "badger" {
+		bst, err := service.OpenStore(filepath.Join(cacheDir, "service"))
+		if err != nil {
+			return exitCode(ExitFailure, err)
+		}
+		defer bst.Close()
+		st = bst
+		if q, err = service.NewBadgerQueue(bst); err != nil {
+			return exitCode(ExitFailure, err)
+		}
+	} else {
+		rq, err := service.NewRedisQueue(ctx, f.queue, f.leaseTTL)
+		if err != nil {
+			return exitCode(ExitFailure, err)
+		}
+		st, q = service.NewRedisStore(rq.Client(), ""), rq
 	}
-	defer st.Close()
+	defer q.Close()
 
 	var hosts []*execrunner.Host
 	if len(f.agents) == 0 || f.root != "" {
@@ -123,17 +143,6 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return exitCode(ExitFailure, err)
 	}
-
-	var q service.Queue
-	if f.queue == "badger" {
-		q, err = service.NewBadgerQueue(st)
-	} else {
-		q, err = service.NewRedisQueue(ctx, f.queue)
-	}
-	if err != nil {
-		return exitCode(ExitFailure, err)
-	}
-	defer q.Close()
 
 	errOut := cmd.ErrOrStderr()
 	svc, err := service.New(service.Config{

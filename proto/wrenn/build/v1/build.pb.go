@@ -942,7 +942,11 @@ type Build struct {
 	HasArchive bool `protobuf:"varint,27,opt,name=has_archive,json=hasArchive,proto3" json:"has_archive,omitempty"`
 	// attempts counts how often a worker started the build (restarts and
 	// agent fail-over re-queue it).
-	Attempts      int32 `protobuf:"varint,28,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	Attempts int32 `protobuf:"varint,28,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// controller names the `wrenn serve` process (host/pid) that runs or
+	// ran the build: with several controllers sharing Redis, the one whose
+	// lease it holds.
+	Controller    string `protobuf:"bytes,29,opt,name=controller,proto3" json:"controller,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1171,6 +1175,13 @@ func (x *Build) GetAttempts() int32 {
 		return x.Attempts
 	}
 	return 0
+}
+
+func (x *Build) GetController() string {
+	if x != nil {
+		return x.Controller
+	}
+	return ""
 }
 
 // LogEntry has the seed's fields plus cached.
@@ -1517,7 +1528,7 @@ const file_wrenn_build_v1_build_proto_rawDesc = "" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12!\n" +
 	"\fcurrent_step\x18\x03 \x01(\x05R\vcurrentStep\x12\x1f\n" +
 	"\vtotal_steps\x18\x04 \x01(\x05R\n" +
-	"totalSteps\"\xf9\b\n" +
+	"totalSteps\"\x99\t\n" +
 	"\x05Build\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -1556,7 +1567,10 @@ const file_wrenn_build_v1_build_proto_rawDesc = "" +
 	"build_args\x18\x1a \x03(\v2$.wrenn.build.v1.Build.BuildArgsEntryR\tbuildArgs\x12\x1f\n" +
 	"\vhas_archive\x18\x1b \x01(\bR\n" +
 	"hasArchive\x12\x1a\n" +
-	"\battempts\x18\x1c \x01(\x05R\battempts\x1a=\n" +
+	"\battempts\x18\x1c \x01(\x05R\battempts\x12\x1e\n" +
+	"\n" +
+	"controller\x18\x1d \x01(\tR\n" +
+	"controller\x1a=\n" +
 	"\x0fDefaultEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a<\n" +
