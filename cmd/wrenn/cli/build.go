@@ -112,11 +112,6 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 		}
 		return exitCode(ExitFailure, nil)
 	}
-	bctx, err := openBuildContext(f)
-	if err != nil {
-		return exitCode(ExitFailure, err)
-	}
-
 	ctx, stopSignals := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 
@@ -148,6 +143,12 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 		return exitCode(ExitFailure, err)
 	}
 	defer store.Close()
+	// The context is hashed lazily, by the compile, through the store's
+	// stat cache: an unchanged file is not read again.
+	bctx, err := openBuildContext(f, cache.NewStatCache(ctx, store))
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
 
 	req := executor.Request{
 		Agent: client, Store: store, File: file, Name: f.tag, NoCache: f.noCache,
@@ -204,7 +205,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 
 // openBuildContext opens --context (a directory or an archive), by default
 // the Wrennfile's directory.
-func openBuildContext(f *buildFlags) (*compiler.Context, error) {
+func openBuildContext(f *buildFlags, sc compiler.StatCache) (*compiler.Context, error) {
 	p := f.contextDir
 	if p == "" {
 		p = filepath.Dir(f.file)
@@ -214,13 +215,13 @@ func openBuildContext(f *buildFlags) (*compiler.Context, error) {
 		return nil, fmt.Errorf("build context: %w", err)
 	}
 	if fi.IsDir() {
-		return compiler.OpenContext(p, compiler.ContextOptions{})
+		return compiler.OpenContext(p, compiler.ContextOptions{StatCache: sc})
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("build context: %w", err)
 	}
-	return compiler.OpenArchive(data, compiler.ContextOptions{})
+	return compiler.OpenArchive(data, compiler.ContextOptions{StatCache: sc})
 }
 
 // noCacheSteps maps --no-cache-filter values (a source line or a stage
