@@ -103,6 +103,8 @@ type builder struct {
 	emitMu sync.Mutex
 	// noStream is set once the agent answered ExecStream Unimplemented.
 	noStream atomic.Bool
+	// noExtract is set once the agent answered ExtractTar Unimplemented.
+	noExtract atomic.Bool
 }
 
 func (b *builder) emit(e Event) {

@@ -84,8 +84,10 @@ func TestWithoutLayerService(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	src := "FROM minimal\nRUN echo a > /a\nRUN echo b > /b\n"
-	p := newProject(t, src, nil)
+	// COPY goes through WriteFile and a tar extraction folded into the
+	// step's exec (ExtractTar is LayerService's).
+	src := "FROM minimal\nRUN echo a > /a\nCOPY app/ /app/\nRUN echo b > /b\n"
+	p := newProject(t, src, map[string]string{"app/x/y.txt": "why\n"})
 	build := func() []int {
 		res, err := p.tryBuildOn(c)
 		if err != nil {
@@ -93,12 +95,15 @@ func TestWithoutLayerService(t *testing.T) {
 		}
 		return ran(res)
 	}
-	if got := build(); fmt.Sprint(got) != "[1 2]" {
+	if got := build(); fmt.Sprint(got) != "[1 2 3]" {
 		t.Fatalf("first build ran %v", got)
 	}
+	if got := p.readFile("/app/x/y.txt"); got != "why\n" {
+		t.Fatalf("/app/x/y.txt = %q", got)
+	}
 	p.write("Wrennfile", strings.Replace(src, "echo b", "echo bb", 1))
-	if got := build(); fmt.Sprint(got) != "[2]" {
-		t.Fatalf("second build ran %v, want [2]", got)
+	if got := build(); fmt.Sprint(got) != "[3]" {
+		t.Fatalf("second build ran %v, want [3]", got)
 	}
 	if got := p.readFile("/b"); got != "bb\n" {
 		t.Fatalf("/b = %q", got)

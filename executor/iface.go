@@ -62,3 +62,10 @@ type Store interface {
 type StreamAgent interface {
 	ExecStream(context.Context, *connect.Request[pb.ExecStreamRequest]) (*connect.ServerStreamForClient[pb.ExecStreamResponse], error)
 }
+
+// TarAgent is LayerService's ExtractTar, which streams a COPY's files into
+// the sandbox. An agent without it gets WriteFile of a tarball, extracted
+// by the step's own exec.
+type TarAgent interface {
+	ExtractTar(context.Context) *connect.ClientStreamForClient[lpb.ExtractTarRequest, lpb.ExtractTarResponse]
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"strings"
 	"time"
@@ -235,16 +236,15 @@ func (b *builder) runStep(ctx context.Context, sb *sandbox, s *compiler.Step) er
 		return err
 	}
 	if s.Kind != lang.KindStart && s.Script != "" {
-		if s.Copy != nil {
-			if err := b.stage(ctx, sb, s); err != nil {
-				return fail(fmt.Errorf("%s step %d failed: %w", s.Phase, s.ID, err))
-			}
-		}
 		script := s.Script
 		if s.Copy != nil {
+			prefix, err := b.stage(ctx, sb, s)
+			if err != nil {
+				return fail(fmt.Errorf("%s step %d failed: %w", s.Phase, s.ID, err))
+			}
 			// The staging area is removed in the same exec, so it
 			// never ends up in the layer.
-			script = "( " + script + " ); rc=$?; rm -rf " + compiler.Quote(s.Copy.Staging) + " /tmp/build-files.tar; exit $rc"
+			script = prefix + "( " + script + " ); rc=$?; rm -rf " + compiler.Quote(s.Copy.Staging) + " " + uploadTar + "; exit $rc"
 		}
 		out, err := b.execStep(ctx, sb.id, script, s.Timeout, s.ID)
 		if err != nil {
@@ -266,38 +266,103 @@ func (b *builder) runStep(ctx context.Context, sb *sandbox, s *compiler.Step) er
 	return nil
 }
 
+// uploadTar is where a COPY's tar goes on an agent without ExtractTar.
+const uploadTar = "/tmp/build-files.tar"
+
 // stage puts a COPY's sources under its staging directory: the selected
 // context files as a tar (only those travel), or for --from the paths
-// tarred out of a sandbox on the source stage's output.
-func (b *builder) stage(ctx context.Context, sb *sandbox, s *compiler.Step) error {
+// tarred out of a sandbox on the source stage's output. With ExtractTar the
+// tar streams straight into the staging directory, written as it is sent
+// (no tarball, no tar process, the context never whole in memory), and
+// prefix is empty. Otherwise the tar is uploaded with WriteFile and prefix
+// is the shell that extracts it, for the step's own exec to run first.
+func (b *builder) stage(ctx context.Context, sb *sandbox, s *compiler.Step) (prefix string, err error) {
 	c := s.Copy
-	var buf bytes.Buffer
+	var write func(io.Writer) error
 	if c.FromStage < 0 {
 		if b.req.Options.Context == nil {
-			return fmt.Errorf("COPY needs a build context")
+			return "", fmt.Errorf("COPY needs a build context")
 		}
-		if err := b.req.Options.Context.WriteTar(&buf, c.Selection); err != nil {
-			return err
-		}
+		write = func(w io.Writer) error { return b.req.Options.Context.WriteTar(w, c.Selection) }
 	} else {
 		data, err := b.tarFromStage(ctx, c)
 		if err != nil {
-			return err
+			return "", err
 		}
-		buf.Write(data)
+		write = func(w io.Writer) error { _, err := w.Write(data); return err }
 	}
-	if _, err := b.req.Agent.WriteFile(ctx, connect.NewRequest(&pb.WriteFileRequest{SandboxId: sb.id, Path: "/tmp/build-files.tar", Content: buf.Bytes()})); err != nil {
-		return fmt.Errorf("upload build files: %w", err)
+	if ta, ok := b.req.Agent.(TarAgent); ok && b.facts.layers && !b.noExtract.Load() {
+		err := extractTar(ctx, ta, sb.id, c.Staging, write)
+		if !errors.Is(err, errNoExtract) {
+			if err != nil {
+				return "", fmt.Errorf("extract build files: %w", err)
+			}
+			return "", nil
+		}
+		b.noExtract.Store(true)
 	}
-	out, err := b.exec(ctx, sb.id, "mkdir -p "+compiler.Quote(c.Staging)+" && tar xf /tmp/build-files.tar -C "+compiler.Quote(c.Staging), 5*time.Minute)
-	if err != nil {
-		return fmt.Errorf("extract build files: %w", err)
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return "", err
 	}
-	if out.ExitCode != 0 {
-		return fmt.Errorf("extract build files: %s", strings.TrimSpace(string(out.Stderr)))
+	if _, err := b.req.Agent.WriteFile(ctx, connect.NewRequest(&pb.WriteFileRequest{SandboxId: sb.id, Path: uploadTar, Content: buf.Bytes()})); err != nil {
+		return "", fmt.Errorf("upload build files: %w", err)
 	}
-	return nil
+	st := compiler.Quote(c.Staging)
+	return "mkdir -p " + st + " && tar xf " + uploadTar + " -C " + st + " && rm -f " + uploadTar + " || exit $?; ", nil
 }
+
+// errNoExtract: the agent answers ExtractTar with Unimplemented.
+var errNoExtract = errors.New("agent has no ExtractTar")
+
+// extractTar streams what write writes into dir of the sandbox, in chunks
+// of tarChunk bytes.
+func extractTar(ctx context.Context, ta TarAgent, sandboxID, dir string, write func(io.Writer) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st := ta.ExtractTar(ctx)
+	closeErr := func() error {
+		_, err := st.CloseAndReceive()
+		if isUnimplemented(err) {
+			return errNoExtract
+		}
+		return err
+	}
+	if err := st.Send(&lpb.ExtractTarRequest{Msg: &lpb.ExtractTarRequest_Header{Header: &lpb.ExtractTarHeader{SandboxId: sandboxID, Path: dir}}}); err != nil {
+		if errors.Is(err, io.EOF) { // the agent answered already: its error says why
+			return closeErr()
+		}
+		return err
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(write(pw)) }()
+	defer pr.Close() // a failed send stops the writer
+	buf := make([]byte, tarChunk)
+	for {
+		n, rerr := io.ReadFull(pr, buf)
+		if n > 0 {
+			// Send has written the chunk out when it returns, so buf
+			// can be reused.
+			if err := st.Send(&lpb.ExtractTarRequest{Msg: &lpb.ExtractTarRequest_Chunk{Chunk: buf[:n]}}); err != nil {
+				if errors.Is(err, io.EOF) {
+					return closeErr()
+				}
+				return err
+			}
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			_, _ = st.CloseAndReceive()
+			return rerr
+		}
+	}
+	return closeErr()
+}
+
+// tarChunk is the size of the chunks ExtractTar sends.
+const tarChunk = 1 << 20
 
 func (b *builder) tarFromStage(ctx context.Context, c *compiler.CopySpec) ([]byte, error) {
 	src, ok := b.out(c.FromStage)
