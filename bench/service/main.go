@@ -6,7 +6,9 @@
 //
 //	go build -o /tmp/wrenn ./cmd/wrenn && go run ./bench/service -wrenn /tmp/wrenn
 //
-// It needs root (runc) and busybox-static, like the agent's tests.
+// It needs root (runc) and busybox-static, like the agent's tests. With
+// -queue redis://HOST:PORT/DB the records and queue live in that Redis
+// database, which is emptied first (use a scratch one).
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/redis/go-redis/v9"
 
 	buildv1 "wrenn.dev/wrenn/proto/wrenn/build/v1"
 	"wrenn.dev/wrenn/service"
@@ -32,14 +35,27 @@ func main() {
 	n := flag.Int("builds", 200, "builds to queue")
 	workers := flag.Int("workers", 4, "server workers")
 	distinct := flag.Int("distinct", 10, "distinct recipes among the builds")
+	queue := flag.String("queue", "badger", "queue backend: badger or redis://HOST:PORT/DB (emptied first)")
 	flag.Parse()
-	if err := run(*bin, *n, *workers, *distinct); err != nil {
+	if err := run(*bin, *n, *workers, *distinct, *queue); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/service:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, n, workers, distinct int) error {
+func run(bin string, n, workers, distinct int, queue string) error {
+	if queue != "badger" {
+		opts, err := redis.ParseURL(queue)
+		if err != nil {
+			return err
+		}
+		c := redis.NewClient(opts)
+		err = c.FlushDB(context.Background()).Err()
+		c.Close()
+		if err != nil {
+			return fmt.Errorf("empty redis db: %v", err)
+		}
+	}
 	dir, err := os.MkdirTemp("", "wrenn-bench-service-")
 	if err != nil {
 		return err
@@ -50,7 +66,7 @@ func run(bin string, n, workers, distinct int) error {
 		return fmt.Errorf("bootstrap: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--root", root,
-		"--cache-dir", filepath.Join(dir, "cache"), "--workers", fmt.Sprint(workers))
+		"--cache-dir", filepath.Join(dir, "cache"), "--workers", fmt.Sprint(workers), "--queue", queue)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -101,7 +117,7 @@ func run(bin string, n, workers, distinct int) error {
 	}
 	elapsed := time.Since(start)
 	sort.Slice(waits, func(i, j int) bool { return waits[i] < waits[j] })
-	fmt.Printf("builds %d, workers %d, distinct recipes %d\n", n, workers, distinct)
+	fmt.Printf("builds %d, workers %d, distinct recipes %d, queue %s\n", n, workers, distinct, queue)
 	fmt.Printf("queued all in %v; finished all in %v: %.1f builds/s\n", queued.Round(time.Millisecond), elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
 	if len(waits) > 0 {
 		fmt.Printf("time in queue: p50 %v, p99 %v\n", waits[len(waits)/2].Round(time.Millisecond), waits[len(waits)*99/100].Round(time.Millisecond))

@@ -287,7 +287,8 @@ type ListBuildsRequest struct {
 	// status and name filter (exact match) when set.
 	Status string `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
 	Name   string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// page_size defaults to 50; page_token is a previous next_page_token.
+	// page_size defaults to 50 (at most 1000); page_token is a previous
+	// next_page_token. A page is read from an index: O(page_size).
 	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
