@@ -50,7 +50,7 @@ func probeAgent(ctx context.Context, a Agent) (agentFacts, error) {
 // a sandbox on the base with the seed's fallback when that fails.
 func compilePlan(ctx context.Context, a Agent, s Store, facts agentFacts, req *Request) (*compiler.Plan, error) {
 	opts := req.Options
-	file := withHealthcheck(req.File, req.Healthcheck)
+	file := WithHealthcheck(req.File, req.Healthcheck)
 	digests := map[string]digest.Digest{}
 	if facts.layers {
 		opts.ResolveBase = func(template string) (digest.Digest, error) {

@@ -28,11 +28,11 @@ func ParseHealthcheck(name, spec string) (*lang.HealthcheckInstr, error) {
 	return hc, nil
 }
 
-// withHealthcheck returns f with hc appended to every stage, as if each
+// WithHealthcheck returns f with hc appended to every stage, as if each
 // ended in that HEALTHCHECK line: the compiler uses the last HEALTHCHECK of
 // the target stage and ignores the others, so hc sets or overrides the
 // target's healthcheck whichever stage --target picks. f is not changed.
-func withHealthcheck(f *lang.File, hc *lang.HealthcheckInstr) *lang.File {
+func WithHealthcheck(f *lang.File, hc *lang.HealthcheckInstr) *lang.File {
 	if hc == nil {
 		return f
 	}

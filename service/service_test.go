@@ -173,15 +173,39 @@ func TestAuthRequired(t *testing.T) {
 func TestHealthcheckParameterBecomesHealthcheck(t *testing.T) {
 	r := newFakeRunner()
 	ts := startServer(t, t.TempDir(), nil, &hcRunner{r}, Config{})
-	resp, err := ts.client.CreateBuild(context.Background(), connect.NewRequest(&buildv1.CreateBuildRequest{
-		Name: "hc", Recipe: []string{"RUN echo a"}, Healthcheck: "curl -f localhost:8080",
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := ts.waitStatus(t, resp.Msg.Build.Id, StatusSuccess)
-	if b.TemplateId != "hc=curl -f localhost:8080" {
-		t.Errorf("runner saw healthcheck %q", b.TemplateId)
+	for _, tc := range []struct {
+		name      string
+		req       *buildv1.CreateBuildRequest
+		wantID    string
+		wantError string
+	}{
+		{name: "plain", req: &buildv1.CreateBuildRequest{Name: "hc", Recipe: []string{"RUN echo a"}, Healthcheck: "curl -f localhost:8080"},
+			wantID: "hc=curl -f localhost:8080 every 3s retries 0"},
+		// the seed's syntax: flags before the command
+		{name: "flags", req: &buildv1.CreateBuildRequest{Name: "hc2", Recipe: []string{"RUN echo a"}, Healthcheck: "--interval=1s --retries=3 curl -f localhost:8080"},
+			wantID: "hc=curl -f localhost:8080 every 1s retries 3"},
+		// the parameter overrides the file's own HEALTHCHECK
+		{name: "override", req: &buildv1.CreateBuildRequest{Name: "hc3", Wrennfile: "FROM minimal\nSTART sleep 100\nHEALTHCHECK false\n", Healthcheck: "true"},
+			wantID: "hc=true every 3s retries 0"},
+		{name: "invalid", req: &buildv1.CreateBuildRequest{Name: "hc4", Recipe: []string{"RUN echo a"}, Healthcheck: "--interval=x true"},
+			wantError: "invalid duration"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := ts.client.CreateBuild(context.Background(), connect.NewRequest(tc.req))
+			if tc.wantError != "" {
+				if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), tc.wantError) {
+					t.Fatalf("err = %v, want InvalidArgument with %q", err, tc.wantError)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := ts.waitStatus(t, resp.Msg.Build.Id, StatusSuccess)
+			if b.TemplateId != tc.wantID {
+				t.Errorf("runner saw %q, want %q", b.TemplateId, tc.wantID)
+			}
+		})
 	}
 }
 
@@ -190,9 +214,11 @@ type hcRunner struct{ *fakeRunner }
 
 func (r *hcRunner) Run(ctx context.Context, job *Job, ev Events) (*Result, error) {
 	res, err := r.fakeRunner.Run(ctx, job, ev)
-	if res != nil && hasHealthcheck(job.File) {
+	if res != nil && len(job.File.Stages) > 0 {
 		in := job.File.Stages[len(job.File.Stages)-1].Instructions
-		res.TemplateID = "hc=" + in[len(in)-1].(*lang.HealthcheckInstr).Cmd.Text
+		if hc, ok := in[len(in)-1].(*lang.HealthcheckInstr); ok {
+			res.TemplateID = fmt.Sprintf("hc=%s every %s retries %d", hc.Cmd.Text, hc.Interval, hc.Retries)
+		}
 	}
 	return res, err
 }

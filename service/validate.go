@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"connectrpc.com/connect"
 	"github.com/opencontainers/go-digest"
 
 	"wrenn.dev/wrenn/compiler"
+	"wrenn.dev/wrenn/executor"
 	"wrenn.dev/wrenn/lang"
 	"wrenn.dev/wrenn/lang/lint"
 	buildv1 "wrenn.dev/wrenn/proto/wrenn/build/v1"
@@ -101,18 +101,15 @@ func check(ctx context.Context, b *buildv1.Build, archive []byte, lim limits, te
 	if diags.HasErrors() || c.file == nil {
 		return nil, diagnosticsError(diags)
 	}
-	if b.Healthcheck != "" && !hasHealthcheck(c.file) {
-		// The seed's healthcheck parameter is a HEALTHCHECK after the
-		// recipe's last line, so positions of the recipe's own lines stay.
-		line := "HEALTHCHECK CMD " + b.Healthcheck
-		if len(b.Recipe) > 0 {
-			c.file, diags = lint.RunRecipe(recipeFileName, append(slices.Clone(b.Recipe), line), cfg)
-		} else {
-			c.file, diags = lint.Run(wrennfileFileName, []byte(strings.TrimRight(b.Wrennfile, "\n")+"\n"+line+"\n"), cfg)
+	if b.Healthcheck != "" {
+		// The seed's healthcheck parameter, in HEALTHCHECK's syntax
+		// (flags and all): it sets or overrides the target's healthcheck,
+		// as `wrenn build --healthcheck` does.
+		hc, err := executor.ParseHealthcheck("healthcheck", b.Healthcheck)
+		if err != nil {
+			return nil, connect.NewError(connect.CodeInvalidArgument, err)
 		}
-		if diags.HasErrors() || c.file == nil {
-			return nil, diagnosticsError(diags)
-		}
+		c.file = executor.WithHealthcheck(c.file, hc)
 	}
 	c.warning = diags
 	c.opts = compiler.Options{
@@ -198,16 +195,3 @@ func DiagnosticsFromError(err error) lang.Diagnostics {
 	return out
 }
 
-// hasHealthcheck reports whether the file's last stage (the target) has a
-// HEALTHCHECK of its own, which the request's healthcheck does not override.
-func hasHealthcheck(f *lang.File) bool {
-	if len(f.Stages) == 0 {
-		return false
-	}
-	for _, in := range f.Stages[len(f.Stages)-1].Instructions {
-		if _, ok := in.(*lang.HealthcheckInstr); ok {
-			return true
-		}
-	}
-	return false
-}
