@@ -194,4 +194,3 @@ func DiagnosticsFromError(err error) lang.Diagnostics {
 	}
 	return out
 }
-
