@@ -154,7 +154,7 @@ func (c *Context) readTar(r io.Reader) error {
 		switch h.Typeflag {
 		case tar.TypeDir:
 			e.Type = TypeDir
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg: // the reader reports the old TypeRegA as TypeReg
 			e.Type = TypeFile
 			if e.data, err = readLimited(tr, c.opts.MaxBytes-total); err != nil {
 				return fmt.Errorf("open build context: read tar entry %q: %w", h.Name, err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -340,5 +339,3 @@ func timeoutSec(d time.Duration) int32 {
 	}
 	return int32((d + time.Second - 1) / time.Second)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -56,15 +56,6 @@ func stageInstrs(st *lang.Stage) []lang.Instruction {
 	return append([]lang.Instruction{st.From}, st.Instructions...)
 }
 
-// allInstrs lists every instruction of f in source order.
-func allInstrs(f *lang.File) []lang.Instruction {
-	var out []lang.Instruction
-	for _, st := range f.Stages {
-		out = append(out, stageInstrs(st)...)
-	}
-	return out
-}
-
 // stageNamed returns the stage called name that starts before offset
 // before (a stage can only refer to earlier ones), or nil.
 func stageNamed(f *lang.File, name string, before int) *lang.Stage {

@@ -190,7 +190,7 @@ func (s *RedisStore) List(ctx context.Context, q ListQuery) ([]*buildv1.Build, s
 	if q.After != "" {
 		max = "(" + q.After
 	}
-	ids, err := s.c.ZRevRangeByLex(ctx, s.listSet(q), &redis.ZRangeBy{Max: max, Min: "-", Count: int64(q.PageSize) + 1}).Result()
+	ids, err := s.c.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.listSet(q), Start: "-", Stop: max, ByLex: true, Rev: true, Count: int64(q.PageSize) + 1}).Result()
 	if err != nil || len(ids) == 0 {
 		return nil, "", err
 	}
@@ -224,7 +224,7 @@ func (s *RedisStore) List(ctx context.Context, q ListQuery) ([]*buildv1.Build, s
 
 // ByStatus reads the status set, oldest first.
 func (s *RedisStore) ByStatus(ctx context.Context, status string) ([]string, error) {
-	return s.c.ZRangeByLex(ctx, s.prefix+"builds:status:"+status, &redis.ZRangeBy{Min: "-", Max: "+"}).Result()
+	return s.c.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.prefix + "builds:status:" + status, Start: "-", Stop: "+", ByLex: true}).Result()
 }
 
 // Prune deletes finished builds completed before cutoff, oldest first, in
@@ -233,8 +233,8 @@ func (s *RedisStore) ByStatus(ctx context.Context, status string) ([]string, err
 func (s *RedisStore) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 	total := 0
 	for {
-		ids, err := s.c.ZRangeByScore(ctx, s.finishedKey(), &redis.ZRangeBy{
-			Min: "-inf", Max: "(" + fmt.Sprint(cutoff.UnixMicro()), Count: pruneBatch,
+		ids, err := s.c.ZRangeArgs(ctx, redis.ZRangeArgs{
+			Key: s.finishedKey(), Start: "-inf", Stop: "(" + fmt.Sprint(cutoff.UnixMicro()), ByScore: true, Count: pruneBatch,
 		}).Result()
 		if err != nil || len(ids) == 0 {
 			return total, err

@@ -546,7 +546,7 @@ func (f *Fake) ImportLayer(ctx context.Context, parent, digest string, r io.Read
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	files := map[string][]byte{}
+	var files map[string][]byte
 	info := agent.LayerInfo{Parent: parent, Digest: digest, SizeBytes: sizeOf(diff), Depth: 1, Created: time.Now()}
 	if parent != "" {
 		p, ok := f.layers[parent]

@@ -70,8 +70,9 @@ func once(f *lang.File) (out []byte, relaxed bool, err error) {
 type mode int
 
 const (
-	// modeCanonical: keyword, flags and continuation indentation all canonical.
-	modeCanonical mode = iota
+	// The zero mode: keyword, flags and continuation indentation all
+	// canonical.
+	_ mode = iota
 	// modeKeepBody: as canonical, but shell bodies byte for byte.
 	modeKeepBody
 	// modeKeepArgs: only the keyword upper-cased, the indentation before it
