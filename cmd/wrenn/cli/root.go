@@ -80,7 +80,8 @@ Exit codes: 0 success, 1 errors found or build failed, 2 usage error,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return exitCode(ExitUsage, fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
+		//lint:ignore ST1005 a user-facing paragraph, worded like the other usage errors
+		return exitCode(ExitUsage, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
 	})
 	for _, f := range commands {
 		root.AddCommand(f())
