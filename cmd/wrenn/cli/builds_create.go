@@ -66,7 +66,16 @@ func newBuildsCreateCmd(cf *buildsClientFlags) *cobra.Command {
 			resp, err := cf.client().CreateBuild(cmd.Context(), connect.NewRequest(req))
 			if err != nil {
 				if diags := service.DiagnosticsFromError(err); len(diags) > 0 {
+					// The server names the source "Wrennfile" or "recipe";
+					// point at the file the user gave instead.
+					local := f.file
+					if f.recipe != "" {
+						local = f.recipe
+					}
 					for _, d := range diags {
+						if d.Range.File == "Wrennfile" || d.Range.File == "recipe" {
+							d.Range.File = local
+						}
 						fmt.Fprintln(cmd.ErrOrStderr(), d.Error())
 					}
 					return exitCode(ExitFailure, nil)
@@ -86,7 +95,7 @@ func newBuildsCreateCmd(cf *buildsClientFlags) *cobra.Command {
 	fl.StringVar(&f.recipe, "recipe", "", "a recipe in the seed's form, a JSON list of lines in `FILE`")
 	fl.StringVar(&f.archive, "archive", "", "build context archive `FILE` (tar, tar.gz or zip)")
 	fl.StringVar(&f.base, "base", "", "base template (default minimal)")
-	fl.StringVar(&f.healthcheck, "healthcheck", "", "healthcheck `CMD`")
+	fl.StringVar(&f.healthcheck, "healthcheck", "", "the template's healthcheck `SPEC`, HEALTHCHECK's syntax without the keyword\n(e.g. '--interval=1s --retries=5 curl -f localhost:8080'); overrides the file's")
 	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "set an ARG (`NAME=VALUE`, repeatable)")
 	fl.IntVar(&f.vcpus, "vcpus", 0, "vCPUs of the build sandbox (default 1)")
 	fl.IntVar(&f.memory, "memory", 0, "memory of the build sandbox in `MB` (default 512)")

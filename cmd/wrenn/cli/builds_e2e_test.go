@@ -108,6 +108,14 @@ func TestServeEndToEnd(t *testing.T) {
 	if d := service.DiagnosticsFromError(err); len(d) == 0 || d[0].Range.Start.Line != 2 || !strings.Contains(err.Error(), "recipe:2:1") {
 		t.Errorf("invalid recipe: err %v, diagnostics %v", err, d)
 	}
+	// The CLI points its diagnostics at the user's file, not the server's
+	// name for it.
+	bad := filepath.Join(t.TempDir(), "bad.Wrennfile")
+	os.WriteFile(bad, []byte("FROM minimal\nFROBNICATE\n"), 0o644)
+	cliOut, err := exec.Command(bin, "builds", "create", "--server", srv.url, "--token", "tk", "--name", "bad", "-f", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(cliOut), bad+":2:1: error:") {
+		t.Errorf("builds create of an invalid file: %v\n%s", err, cliOut)
+	}
 	var tb bytes.Buffer
 	tw := tar.NewWriter(&tb)
 	tw.WriteHeader(&tar.Header{Name: "../../etc/evil", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})

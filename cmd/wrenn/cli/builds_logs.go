@@ -89,6 +89,9 @@ func followBuild(cmd *cobra.Command, cf *buildsClientFlags, id, mode string) err
 	out := newProgress(cmd.OutOrStdout(), mode)
 	var last *buildv1.Status
 	total := 0
+	if r, err := cf.client().GetBuild(cmd.Context(), connect.NewRequest(&buildv1.GetBuildRequest{Id: id})); err == nil {
+		total = int(r.Msg.Build.TotalSteps)
+	}
 	for stream.Receive() {
 		switch ev := stream.Msg().Event.(type) {
 		case *buildv1.WatchBuildResponse_Status:
@@ -100,7 +103,9 @@ func followBuild(cmd *cobra.Command, cf *buildsClientFlags, id, mode string) err
 				out.event(executor.Event{Type: "info", Message: msg})
 			}
 			last = ev.Status
-			total = int(ev.Status.TotalSteps)
+			if ev.Status.TotalSteps > 0 {
+				total = int(ev.Status.TotalSteps)
+			}
 		case *buildv1.WatchBuildResponse_StepStart:
 			if !ev.StepStart.Cached {
 				out.event(executor.Event{Type: "step-start", Step: int(ev.StepStart.Step), Total: total, Phase: ev.StepStart.Phase, Cmd: ev.StepStart.Cmd})
