@@ -650,6 +650,49 @@ func (s *BadgerStore) StatPut(ctx context.Context, k StatKey, digest string) err
 	})
 }
 
+func (s *BadgerStore) StatPutAll(ctx context.Context, entries map[StatKey]string) error {
+	keys := make([]StatKey, 0, len(entries))
+	for k := range entries {
+		keys = append(keys, k)
+	}
+	// a few thousand small entries fit one transaction; split larger sets
+	// well below Badger's transaction size limit
+	for start := 0; start < len(keys); start += 5000 {
+		batch := keys[start:min(start+5000, len(keys))]
+		if err := s.update(ctx, func(txn *badger.Txn) error {
+			for _, k := range batch {
+				if err := txn.Set(statKeyBytes(k), encodeVersioned([]byte(entries[k]))); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *BadgerStore) StatScan(ctx context.Context, dir string, fn func(StatKey, string) error) error {
+	dir = strings.TrimSuffix(dir, "/")
+	// dir itself ends in NUL, its descendants continue with '/'
+	return s.scan(ctx, prefixStat+dir, func(key, v []byte) error {
+		rest := key[len(prefixStat)+len(dir):]
+		if len(rest) == 0 || rest[0] != 0 && rest[0] != '/' {
+			return nil // a sibling such as dir2/x
+		}
+		k, err := decodeStatKey(key)
+		if err != nil {
+			return nil // unreadable: a miss; PruneStatCache drops it
+		}
+		b, err := decodeVersioned("stat entry", v)
+		if err != nil {
+			return nil
+		}
+		return fn(k, string(b))
+	})
+}
+
 // Path returns where the store keeps its files, for messages.
 func (s *BadgerStore) Path() string {
 	if abs, err := filepath.Abs(s.dir); err == nil {

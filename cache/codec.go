@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -188,14 +189,29 @@ func decodeVersioned(what string, b []byte) ([]byte, error) {
 	return b[1:], nil
 }
 
-// statKeyBytes is the stat-cache key: every field, length-prefixed, so no
-// two file versions share a key.
+// statKeyBytes is the stat-cache key: the path, a NUL (which no path
+// holds), then the other fields as varints, so no two file versions share
+// a key and the entries of one directory tree are one key range.
 func statKeyBytes(k StatKey) []byte {
 	e := encoder{b: append([]byte(nil), prefixStat...)}
-	e.str(k.Path)
+	e.b = append(e.b, k.Path...)
+	e.b = append(e.b, 0)
 	e.int(k.Size)
 	e.int(k.MTime)
 	e.uint(k.Inode)
 	e.uint(uint64(k.Mode))
 	return e.b
+}
+
+// decodeStatKey is the inverse of statKeyBytes.
+func decodeStatKey(key []byte) (StatKey, error) {
+	b := key[len(prefixStat):]
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
+		return StatKey{}, errShort
+	}
+	k := StatKey{Path: string(b[:i])}
+	d := decoder{b: b[i+1:]}
+	k.Size, k.MTime, k.Inode, k.Mode = d.int(), d.int(), d.uint(), uint32(d.uint())
+	return k, d.err
 }

@@ -10,7 +10,8 @@ const (
 	prefixRef      = "r/" // r/<name> -> version byte + JSON Ref
 	prefixLease    = "h/" // h/<id> -> version byte + JSON Lease
 	prefixBase     = "b/" // b/<agent>\x00<template> -> version byte + JSON Base
-	prefixStat     = "s/" // s/<StatKey fields> -> version byte + digest
+	prefixStat     = "f/" // f/<path>\x00<size, mtime, inode, mode> -> version byte + digest
+	prefixStatV1   = "s/" // before: path length-prefixed (no prefix scan); pruned
 	prefixBucket   = "x/" // x/<bucket>/<key> -> owned by other packages (Bucket)
 	keyFormat      = "meta/format"
 )

@@ -336,6 +336,38 @@ func (m *MemStore) StatPut(ctx context.Context, k StatKey, digest string) error 
 	return nil
 }
 
+func (m *MemStore) StatPutAll(ctx context.Context, entries map[StatKey]string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	for k, d := range entries {
+		m.stat[k] = d
+	}
+	return nil
+}
+
+func (m *MemStore) StatScan(ctx context.Context, dir string, fn func(StatKey, string) error) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	dir = strings.TrimSuffix(dir, "/")
+	var keys []StatKey
+	var digests []string
+	for k, d := range m.stat {
+		if k.Path == dir || strings.HasPrefix(k.Path, dir+"/") {
+			keys, digests = append(keys, k), append(digests, d)
+		}
+	}
+	m.mu.Unlock()
+	for i, k := range keys {
+		if err := fn(k, digests[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (m *MemStore) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

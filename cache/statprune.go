@@ -16,19 +16,24 @@ func (s *BadgerStore) PruneStatCache(ctx context.Context) (int, error) {
 	err := s.view(ctx, func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions
 		o.PrefetchValues = false
-		o.Prefix = []byte(prefixStat)
+		o.Prefix = []byte(prefixStatV1)
 		it := txn.NewIterator(o)
+		for it.Rewind(); it.Valid(); it.Next() {
+			stale = append(stale, it.Item().KeyCopy(nil)) // old key format: never read
+		}
+		it.Close()
+		o.Prefix = []byte(prefixStat)
+		it = txn.NewIterator(o)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().KeyCopy(nil)
-			d := decoder{b: k[len(prefixStat):]}
-			path, size, mtime := d.str(), d.int(), d.int()
-			if d.err != nil {
+			sk, err := decodeStatKey(k)
+			if err != nil {
 				stale = append(stale, k) // unreadable: useless
 				continue
 			}
-			st, err := os.Lstat(path)
-			if err != nil || st.Size() != size || st.ModTime().UnixNano() != mtime {
+			st, err := os.Lstat(sk.Path)
+			if err != nil || st.Size() != sk.Size || st.ModTime().UnixNano() != sk.MTime {
 				stale = append(stale, k)
 			}
 		}

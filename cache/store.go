@@ -67,6 +67,12 @@ type Store interface {
 	// StatGet returns the content digest stored for a file version.
 	StatGet(ctx context.Context, k StatKey) (string, bool, error)
 	StatPut(ctx context.Context, k StatKey, digest string) error
+	// StatPutAll stores many entries at once (one write transaction per
+	// few thousand entries).
+	StatPutAll(ctx context.Context, entries map[StatKey]string) error
+	// StatScan calls fn for every entry whose path is dir or below it, in
+	// one pass.
+	StatScan(ctx context.Context, dir string, fn func(k StatKey, digest string) error) error
 
 	Close() error
 }

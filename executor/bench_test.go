@@ -118,7 +118,9 @@ func (bb *buildBench) build(cacheDir, last string, wantRan int) {
 	if diags.HasErrors() {
 		b.Fatal(diags)
 	}
-	cx, err := compiler.OpenContext(bb.ctxDir, compiler.ContextOptions{StatCache: cache.NewStatCache(ctx, store)})
+	sc := cache.NewStatCache(ctx, store).Under(bb.ctxDir) // as wrenn build does
+	defer func() { _ = sc.Flush() }()
+	cx, err := compiler.OpenContext(bb.ctxDir, compiler.ContextOptions{StatCache: sc})
 	if err != nil {
 		b.Fatal(err)
 	}

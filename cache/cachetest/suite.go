@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os/exec"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -427,6 +428,42 @@ func testStat(t *testing.T, s cache.Store) {
 		mut(&k2)
 		if _, ok, _ := s.StatGet(ctx, k2); ok {
 			t.Errorf("a different %s hit the stat cache", name)
+		}
+	}
+
+	// StatPutAll and StatScan: a directory's tree, not its siblings
+	batch := map[cache.StatKey]string{
+		{Path: "/ctx/a", Size: 1, MTime: 5, Inode: 7, Mode: 0o644}:     "sha256:a",
+		{Path: "/ctx/sub/b", Size: 1 << 40, MTime: -3, Inode: 1 << 63}: "sha256:b",
+		{Path: "/ctx", Size: 0}:                                     "sha256:dir",
+		{Path: "/ctx2/c", Size: 2}:                                  "sha256:sibling",
+		{Path: "/ct", Size: 2}:                                      "sha256:shorter",
+		{Path: "/other/ctx/d", Size: 4, MTime: 1700000000123456789}: "sha256:other",
+	}
+	if err := s.StatPutAll(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range batch {
+		if d, ok, err := s.StatGet(ctx, k); !ok || err != nil || d != want {
+			t.Errorf("StatGet(%+v) after StatPutAll = %q %v %v", k, d, ok, err)
+		}
+	}
+	for _, dir := range []string{"/ctx", "/ctx/"} {
+		got := map[cache.StatKey]string{}
+		if err := s.StatScan(ctx, dir, func(k cache.StatKey, d string) error {
+			got[k] = d
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := map[cache.StatKey]string{}
+		for k, d := range batch {
+			if k.Path == "/ctx" || strings.HasPrefix(k.Path, "/ctx/") {
+				want[k] = d
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("StatScan(%q) = %v, want %v", dir, got, want)
 		}
 	}
 }

@@ -144,8 +144,12 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 	}
 	defer store.Close()
 	// The context is hashed lazily, by the compile, through the store's
-	// stat cache: an unchanged file is not read again.
-	bctx, err := openBuildContext(f, cache.NewStatCache(ctx, store))
+	// stat cache: an unchanged file is not read again. The stat cache reads
+	// the context's entries in one scan and writes new ones in one
+	// transaction, at the end (deferred after store.Close: runs before it).
+	sc := cache.NewStatCache(ctx, store)
+	defer func() { _ = sc.Flush() }()
+	bctx, err := openBuildContext(f, sc)
 	if err != nil {
 		return exitCode(ExitFailure, err)
 	}
@@ -205,7 +209,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 
 // openBuildContext opens --context (a directory or an archive), by default
 // the Wrennfile's directory.
-func openBuildContext(f *buildFlags, sc compiler.StatCache) (*compiler.Context, error) {
+func openBuildContext(f *buildFlags, sc *cache.StatCache) (*compiler.Context, error) {
 	p := f.contextDir
 	if p == "" {
 		p = filepath.Dir(f.file)
@@ -215,7 +219,7 @@ func openBuildContext(f *buildFlags, sc compiler.StatCache) (*compiler.Context, 
 		return nil, fmt.Errorf("build context: %w", err)
 	}
 	if fi.IsDir() {
-		return compiler.OpenContext(p, compiler.ContextOptions{StatCache: sc})
+		return compiler.OpenContext(p, compiler.ContextOptions{StatCache: sc.Under(p)})
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
