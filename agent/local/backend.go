@@ -60,6 +60,8 @@ type Backend struct {
 
 	sync *syncer // background writeback of committed layers
 
+	meta metaCache // decoded meta.json files (metacache.go)
+
 	// noVolatile: the kernel refused overlay's volatile option once
 	noVolatile atomic.Bool
 

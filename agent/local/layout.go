@@ -203,7 +203,7 @@ func (b *Backend) readLayer(id string) (*layerMeta, error) {
 		return nil, fmt.Errorf("layer %q: %w", id, errNotFound)
 	}
 	var m layerMeta
-	if err := readJSON(filepath.Join(b.layerDir(id), "meta.json"), &m); err != nil {
+	if err := b.readMeta(filepath.Join(b.layerDir(id), "meta.json"), &m); err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("layer %q: %w", id, errNotFound)
 		}
@@ -217,7 +217,7 @@ func (b *Backend) readTemplate(id string) (*templateMeta, error) {
 		return nil, fmt.Errorf("template %q: %w", id, errNotFound)
 	}
 	var m templateMeta
-	if err := readJSON(filepath.Join(b.templateDir(id), "meta.json"), &m); err != nil {
+	if err := b.readMeta(filepath.Join(b.templateDir(id), "meta.json"), &m); err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("template %q: %w", id, errNotFound)
 		}

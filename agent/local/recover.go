@@ -46,13 +46,22 @@ func (b *Backend) recover() error {
 		}
 	}
 	// a layer or template directory without metadata never completed
-	for _, dir := range []string{b.layersDir(), b.templatesDir()} {
+	for i, dir := range []string{b.layersDir(), b.templatesDir()} {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
 			// (a layer's metadata is not fsynced: a crash may also leave
 			// it empty, and then its unsynced marker says the same)
+			p := filepath.Join(dir, e.Name(), "meta.json")
+			// the typed read fills the meta cache for the passes below
+			var typed any = &layerMeta{}
+			if i == 1 {
+				typed = &templateMeta{}
+			}
+			if b.readMeta(p, typed) == nil {
+				continue
+			}
 			var meta map[string]any
-			if err := readJSON(filepath.Join(dir, e.Name(), "meta.json"), &meta); errors.Is(err, os.ErrNotExist) || err != nil && !errors.Is(err, os.ErrPermission) {
+			if err := readJSON(p, &meta); errors.Is(err, os.ErrNotExist) || err != nil && !errors.Is(err, os.ErrPermission) {
 				_ = b.removeTree(filepath.Join(dir, e.Name()))
 			}
 		}
