@@ -67,43 +67,15 @@ func (s *layerServer) ImportLayer(ctx context.Context, stream *connect.ClientStr
 	if hdr.Digest == "" {
 		return nil, invalid("header.digest is required")
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pr, pw := io.Pipe()
-	type result struct {
-		layer LayerInfo
-		err   error
+	l, err := feedBackend(ctx, stream, func(m *agentpb.ImportLayerRequest) ([]byte, bool) {
+		return m.GetChunk(), m.GetHeader() != nil
+	}, func(ctx context.Context, r io.Reader) (LayerInfo, error) {
+		return s.b.ImportLayer(ctx, hdr.Parent, hdr.Digest, r)
+	})
+	if err != nil {
+		return nil, err
 	}
-	done := make(chan result, 1)
-	go func() {
-		l, err := s.b.ImportLayer(ctx, hdr.Parent, hdr.Digest, pr)
-		pr.CloseWithError(errors.New("the backend stopped reading"))
-		done <- result{l, err}
-	}()
-	feedErr := func() error {
-		for stream.Receive() {
-			chunk := stream.Msg().GetChunk()
-			if stream.Msg().GetHeader() != nil {
-				return invalid("a second header after the first")
-			}
-			if _, err := pw.Write(chunk); err != nil {
-				return nil // the backend is done; its result says why
-			}
-		}
-		return stream.Err()
-	}()
-	if feedErr != nil {
-		pw.CloseWithError(feedErr)
-		cancel()
-		<-done
-		return nil, feedErr
-	}
-	pw.Close()
-	res := <-done
-	if res.err != nil {
-		return nil, connectError(res.err)
-	}
-	return connect.NewResponse(&agentpb.ImportLayerResponse{Layer: layerMsg(res.layer)}), nil
+	return connect.NewResponse(&agentpb.ImportLayerResponse{Layer: layerMsg(l)}), nil
 }
 
 // ExtractTar reads the header, then feeds the chunks to the backend's
@@ -125,29 +97,48 @@ func (s *layerServer) ExtractTar(ctx context.Context, stream *connect.ClientStre
 	if hdr.Path == "" {
 		return nil, invalid("header.path is required")
 	}
+	n, err := feedBackend(ctx, stream, func(m *agentpb.ExtractTarRequest) ([]byte, bool) {
+		return m.GetChunk(), m.GetHeader() != nil
+	}, func(ctx context.Context, r io.Reader) (int64, error) {
+		n, err := s.b.ExtractTar(ctx, hdr.SandboxId, hdr.Path, r)
+		if err == nil {
+			// the rest of the stream (a tar's zero padding) is not needed
+			_, _ = io.Copy(io.Discard, r)
+		}
+		return n, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&agentpb.ExtractTarResponse{Entries: n}), nil
+}
+
+// feedBackend runs consume on a pipe fed with the chunks of the stream's
+// messages after its header (next gives a message's chunk, and whether it
+// is a header, which is an error there), as they arrive. A broken stream
+// cancels consume; consume's error is the call's.
+func feedBackend[M, R any](ctx context.Context, stream *connect.ClientStream[M], next func(*M) ([]byte, bool), consume func(context.Context, io.Reader) (R, error)) (R, error) {
+	var zero R
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
 	type result struct {
-		n   int64
+		v   R
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		n, err := s.b.ExtractTar(ctx, hdr.SandboxId, hdr.Path, pr)
-		if err == nil {
-			// the rest of the stream (a tar's zero padding) is not needed
-			_, _ = io.Copy(io.Discard, pr)
-		}
+		v, err := consume(ctx, pr)
 		pr.CloseWithError(errors.New("the backend stopped reading"))
-		done <- result{n, err}
+		done <- result{v, err}
 	}()
 	feedErr := func() error {
 		for stream.Receive() {
-			if stream.Msg().GetHeader() != nil {
+			chunk, header := next(stream.Msg())
+			if header {
 				return invalid("a second header after the first")
 			}
-			if _, err := pw.Write(stream.Msg().GetChunk()); err != nil {
+			if _, err := pw.Write(chunk); err != nil {
 				return nil // the backend is done; its result says why
 			}
 		}
@@ -157,12 +148,12 @@ func (s *layerServer) ExtractTar(ctx context.Context, stream *connect.ClientStre
 		pw.CloseWithError(feedErr)
 		cancel()
 		<-done
-		return nil, feedErr
+		return zero, feedErr
 	}
 	pw.Close()
 	res := <-done
 	if res.err != nil {
-		return nil, connectError(res.err)
+		return zero, connectError(res.err)
 	}
-	return connect.NewResponse(&agentpb.ExtractTarResponse{Entries: res.n}), nil
+	return res.v, nil
 }

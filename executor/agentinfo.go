@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -101,16 +102,21 @@ func compilePlan(ctx context.Context, a Agent, s Store, facts agentFacts, req *R
 func compile(f *lang.File, opts compiler.Options) (*compiler.Plan, error) {
 	plan, diags := compiler.Compile(f, opts)
 	if errs := diags.Errors(); len(errs) > 0 {
-		var b strings.Builder
-		for i, d := range errs {
-			if i > 0 {
-				b.WriteString("\n")
-			}
-			fmt.Fprintf(&b, "%v: %s", d.Range, d.Message)
-		}
-		return nil, fmt.Errorf("%s", b.String())
+		return nil, errors.New(errorLines(errs))
 	}
 	return plan, nil
+}
+
+// errorLines is one "range: message" line per diagnostic.
+func errorLines(ds lang.Diagnostics) string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "%v: %s", d.Range, d.Message)
+	}
+	return b.String()
 }
 
 // baseEnv returns the starting env of template.

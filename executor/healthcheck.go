@@ -2,7 +2,6 @@ package executor
 
 import (
 	"fmt"
-	"strings"
 
 	"wrenn.dev/wrenn/lang"
 )
@@ -16,14 +15,7 @@ import (
 func ParseHealthcheck(name, spec string) (*lang.HealthcheckInstr, error) {
 	hc, diags := lang.ParseHealthcheck(name, spec)
 	if errs := diags.Errors(); len(errs) > 0 {
-		var b strings.Builder
-		for i, d := range errs {
-			if i > 0 {
-				b.WriteString("\n")
-			}
-			fmt.Fprintf(&b, "%v: %s", d.Range, d.Message)
-		}
-		return nil, fmt.Errorf("invalid healthcheck %q:\n%s", spec, b.String())
+		return nil, fmt.Errorf("invalid healthcheck %q:\n%s", spec, errorLines(errs))
 	}
 	return hc, nil
 }
