@@ -190,7 +190,7 @@ func (s *RedisStore) List(ctx context.Context, q ListQuery) ([]*buildv1.Build, s
 	if q.After != "" {
 		max = "(" + q.After
 	}
-	ids, err := s.c.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.listSet(q), Start: "-", Stop: max, ByLex: true, Rev: true, Count: int64(q.PageSize) + 1}).Result()
+	ids, err := s.c.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.listSet(q), Start: max, Stop: "-", ByLex: true, Rev: true, Count: int64(q.PageSize) + 1}).Result()
 	if err != nil || len(ids) == 0 {
 		return nil, "", err
 	}
