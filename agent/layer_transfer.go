@@ -49,15 +49,9 @@ func (c chunkSender) Write(p []byte) (int, error) {
 // ImportLayer reads the header, then feeds the chunks to the backend through
 // a pipe as they arrive, so a layer never has to fit in memory.
 func (s *layerServer) ImportLayer(ctx context.Context, stream *connect.ClientStream[agentpb.ImportLayerRequest]) (*connect.Response[agentpb.ImportLayerResponse], error) {
-	if !stream.Receive() {
-		if err := stream.Err(); err != nil {
-			return nil, err
-		}
-		return nil, invalid("empty stream: the first message must be a header")
-	}
-	hdr := stream.Msg().GetHeader()
-	if hdr == nil {
-		return nil, invalid("the first message must be a header")
+	hdr, err := firstHeader(stream, (*agentpb.ImportLayerRequest).GetHeader)
+	if err != nil {
+		return nil, err
 	}
 	if hdr.Parent != "" {
 		if err := checkID("parent", hdr.Parent); err != nil {
@@ -81,15 +75,9 @@ func (s *layerServer) ImportLayer(ctx context.Context, stream *connect.ClientStr
 // ExtractTar reads the header, then feeds the chunks to the backend's
 // extraction through a pipe as they arrive.
 func (s *layerServer) ExtractTar(ctx context.Context, stream *connect.ClientStream[agentpb.ExtractTarRequest]) (*connect.Response[agentpb.ExtractTarResponse], error) {
-	if !stream.Receive() {
-		if err := stream.Err(); err != nil {
-			return nil, err
-		}
-		return nil, invalid("empty stream: the first message must be a header")
-	}
-	hdr := stream.Msg().GetHeader()
-	if hdr == nil {
-		return nil, invalid("the first message must be a header")
+	hdr, err := firstHeader(stream, (*agentpb.ExtractTarRequest).GetHeader)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkID("sandbox_id", hdr.SandboxId); err != nil {
 		return nil, err
@@ -111,6 +99,22 @@ func (s *layerServer) ExtractTar(ctx context.Context, stream *connect.ClientStre
 		return nil, err
 	}
 	return connect.NewResponse(&agentpb.ExtractTarResponse{Entries: n}), nil
+}
+
+// firstHeader receives a client stream's first message, which must be a
+// header (get returns it, or nil for a chunk).
+func firstHeader[M, H any](stream *connect.ClientStream[M], get func(*M) *H) (*H, error) {
+	if !stream.Receive() {
+		if err := stream.Err(); err != nil {
+			return nil, err
+		}
+		return nil, invalid("empty stream: the first message must be a header")
+	}
+	h := get(stream.Msg())
+	if h == nil {
+		return nil, invalid("the first message must be a header")
+	}
+	return h, nil
 }
 
 // feedBackend runs consume on a pipe fed with the chunks of the stream's

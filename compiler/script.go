@@ -9,7 +9,7 @@ import (
 // string between single quotes, each single quote inside written as
 // quote, backslash, quote, quote.
 func Quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return "'" + escapeQuotes(s) + "'"
 }
 
 // statePrefix is the seed's `[cd 'WD' && ][K='v' … ]` prefix: the

@@ -188,8 +188,7 @@ func (s *Service) process(ctx context.Context, id string) {
 			var down *HostDownError
 			if errors.As(runErr, &down) {
 				s.cfg.Logf("build %s: %v: re-queued", id, runErr)
-				b.Status = StatusPending
-				b.Host, b.SandboxId = "", ""
+				requeue(b)
 				return nil
 			}
 			b.Status = StatusFailed
@@ -236,6 +235,13 @@ func (s *Service) ack(ctx context.Context, id string) {
 	}
 }
 
+// requeue puts a running build's record back to pending for another
+// agent or controller: where it ran no longer applies.
+func requeue(b *buildv1.Build) {
+	b.Status = StatusPending
+	b.Host, b.SandboxId = "", ""
+}
+
 // errLeaseLost is the cancel cause of a build whose lease another
 // controller took back.
 var errLeaseLost = errors.New("lease lost")
@@ -262,8 +268,7 @@ func (s *Service) reaper(ctx context.Context, lq LeasedQueue) {
 		for _, id := range ids {
 			_, err := s.cfg.Store.Update(ctx, id, func(b *buildv1.Build) error {
 				if b.Status == StatusRunning {
-					b.Status = StatusPending
-					b.Host, b.SandboxId = "", ""
+					requeue(b)
 				}
 				return nil
 			})
