@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +26,8 @@ var ErrReadOnly = errors.New("cache snapshot is read-only")
 // Badger truncates a table to zero before it unlinks it, which would pull
 // the data out from under the copy's memory maps (SIGBUS). Opening the
 // copy replays the memtable logs up to the last complete write, as after
-// a crash; a table the writer compacts away mid-copy makes it retry.
+// a crash; a table the writer compacts away mid-copy, or a memtable it
+// flushes (the manifest changed while copying), makes it retry.
 // Close removes the copy.
 func OpenSnapshot(dir string, opts Options) (*BadgerStore, error) {
 	var lastErr error
@@ -37,8 +39,8 @@ func OpenSnapshot(dir string, opts Options) (*BadgerStore, error) {
 		if err := copyStoreDir(dir, tmp); err != nil {
 			os.RemoveAll(tmp)
 			lastErr = err
-			if errors.Is(err, os.ErrNotExist) {
-				continue // compaction removed a file we were copying
+			if errors.Is(err, os.ErrNotExist) || errors.Is(err, errStoreChanged) {
+				continue // a compaction or flush changed the files mid-copy
 			}
 			return nil, fmt.Errorf("cannot snapshot cache directory %s: %w", dir, err)
 		}
@@ -54,8 +56,18 @@ func OpenSnapshot(dir string, opts Options) (*BadgerStore, error) {
 	return nil, fmt.Errorf("cannot snapshot cache directory %s while it changes: %v", dir, firstLine(lastErr))
 }
 
+// errStoreChanged: the writer changed the set of tables while the
+// directory was copied.
+var errStoreChanged = errors.New("the store's tables changed during the copy")
+
 // copyStoreDir copies a Badger directory: MANIFEST first, so that every
 // table it names is copied afterwards or the copy fails with ErrNotExist.
+// A memtable flushed to a table during the copy would be in neither the
+// copied manifest nor the listing (its log is deleted after the flush),
+// while later writes in the next memtable are copied: a record rewritten
+// there would appear without what the flushed memtable held (its
+// preimage). A flush always appends to MANIFEST before it deletes the log,
+// so an unchanged MANIFEST at the end proves the copy is whole.
 func copyStoreDir(src, dst string) error {
 	if err := copyFileSparse(filepath.Join(src, "MANIFEST"), filepath.Join(dst, "MANIFEST")); err != nil {
 		return err
@@ -72,6 +84,17 @@ func copyStoreDir(src, dst string) error {
 		if err := copyFileSparse(filepath.Join(src, name), filepath.Join(dst, name)); err != nil {
 			return err
 		}
+	}
+	before, err := os.ReadFile(filepath.Join(dst, "MANIFEST"))
+	if err != nil {
+		return err
+	}
+	after, err := os.ReadFile(filepath.Join(src, "MANIFEST"))
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(before, after) {
+		return errStoreChanged
 	}
 	return nil
 }
