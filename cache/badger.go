@@ -295,13 +295,23 @@ func (s *BadgerStore) PutMany(ctx context.Context, recs []Record) error {
 	defer unlock()
 	txn := s.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
+	first := 0 // the first record of txn
 	for i := 0; i < len(recs); i++ {
 		err := putRecord(txn, &recs[i])
-		if errors.Is(err, badger.ErrTxnTooBig) {
+		if errors.Is(err, badger.ErrTxnTooBig) && i > first {
+			// txn holds part of recs[i]: drop it and commit
+			// recs[first:i] alone, then start again at recs[i]
+			txn.Discard()
+			txn = s.db.NewTransaction(true)
+			for j := first; j < i; j++ {
+				if err := putRecord(txn, &recs[j]); err != nil {
+					return err
+				}
+			}
 			if err := txn.Commit(); err != nil {
 				return err
 			}
-			txn = s.db.NewTransaction(true)
+			txn, first = s.db.NewTransaction(true), i
 			err = putRecord(txn, &recs[i])
 		}
 		if err != nil {
