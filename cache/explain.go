@@ -163,7 +163,7 @@ type candidate struct {
 // (same source line first, then the most recently used); failing that, the
 // step at the same line (or with the same text) in the previous build.
 func (e *explainer) closest() (*candidate, string, error) {
-	pre, err := compiler.DecodePreimage(e.step.Preimage)
+	pre, err := compiler.DecodePreimage(e.step.Preimage())
 	if err != nil {
 		return nil, "", fmt.Errorf("step %d: %w", e.step.ID, err)
 	}
@@ -344,14 +344,14 @@ func (e *explainer) why(c *candidate) (string, string) {
 		if _, given := e.o.BuildArgs[name]; given {
 			return ReasonBuildArg, fmt.Sprintf("--build-arg %s %s%s", name, change(d.Old, d.New), more(by["build_args"], "build args"))
 		}
-		if t := e.setter(func(x *compiler.Step) bool { return x.Kind == lang.KindArg }, func(x *compiler.Step) string { return x.Args[name] }); t != nil {
+		if t := e.setter(func(x *compiler.Step) bool { return x.Kind == lang.KindArg }, func(x *compiler.Step) string { return x.Args()[name] }); t != nil {
 			return ReasonArg, fmt.Sprintf("%s ARG %s %s%s", lineOf(t), name, change(d.Old, d.New), more(by["build_args"], "build args"))
 		}
 		return ReasonBuildArg, fmt.Sprintf("%s: build arg %s %s%s", e.label(s), name, change(d.Old, d.New), more(by["build_args"], "build args"))
 	case len(by["env"]) > 0:
 		d := by["env"][0]
 		name := strings.TrimPrefix(d.Field, "env.")
-		t := e.setter(nil, func(x *compiler.Step) string { return x.Env[name] })
+		t := e.setter(nil, func(x *compiler.Step) string { return x.Env()[name] })
 		switch {
 		case t != nil && t.Kind == lang.KindEnv:
 			return ReasonEnv, fmt.Sprintf("%s ENV %s %s%s", lineOf(t), name, change(d.Old, d.New), more(by["env"], "env changes"))

@@ -27,7 +27,7 @@ func NewRecord(p *compiler.Plan, step *compiler.Step, snap SnapshotRef, contentD
 		Parents:   RecordParents(p, step),
 		Text:      step.Text,
 		Source:    step.Range,
-		Preimage:  step.Preimage,
+		Preimage:  step.Preimage(),
 		Digest:    contentDigest,
 		SizeBytes: size,
 		Created:   now,

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -52,6 +53,7 @@ func Compile(f *lang.File, opts Options) (*Plan, lang.Diagnostics) {
 		results:  map[int]*stageResult{},
 		usedArgs: map[string]bool{},
 		skip:     opts.SkipPrePost || fileSkipsPrePost(f),
+		mu:       new(sync.Mutex),
 	}
 	c.run()
 	return c.plan, c.diags.Sort()
@@ -84,6 +86,48 @@ type compiler struct {
 	results  map[int]*stageResult // by source stage index
 	usedArgs map[string]bool
 	skip     bool
+
+	mu *sync.Mutex // the plan's stateNodes' lock
+	// Steps, their parent lists and their preimages' rests are carved
+	// from shared slabs: a few allocations per plan rather than three per
+	// step.
+	stepSlab  []Step
+	intSlab   []int
+	byteSlab  []byte
+	restBuf   []byte // scratch for a step's preimage rest
+	stepsLeft int    // instructions not lowered yet, to size stepSlab
+}
+
+const slabBytes = 32 << 10
+
+// newStep returns a zeroed step from the slab.
+func (c *compiler) newStep() *Step {
+	if len(c.stepSlab) == cap(c.stepSlab) {
+		c.stepSlab = make([]Step, 0, min(max(c.stepsLeft, 8), 1024))
+	}
+	c.stepsLeft--
+	c.stepSlab = c.stepSlab[:len(c.stepSlab)+1]
+	return &c.stepSlab[len(c.stepSlab)-1]
+}
+
+// ints copies ids into the int slab; the result is never nil.
+func (c *compiler) ints(ids []int) []int {
+	if cap(c.intSlab)-len(c.intSlab) < len(ids) || c.intSlab == nil {
+		c.intSlab = make([]int, 0, max(512, len(ids)))
+	}
+	n := len(c.intSlab)
+	c.intSlab = append(c.intSlab, ids...)
+	return c.intSlab[n:len(c.intSlab):len(c.intSlab)]
+}
+
+// bytes copies b into the byte slab.
+func (c *compiler) bytes(b []byte) []byte {
+	if cap(c.byteSlab)-len(c.byteSlab) < len(b) {
+		c.byteSlab = make([]byte, 0, max(slabBytes, len(b)))
+	}
+	n := len(c.byteSlab)
+	c.byteSlab = append(c.byteSlab, b...)
+	return c.byteSlab[n:len(c.byteSlab):len(c.byteSlab)]
 }
 
 // stageResult is where a compiled stage ended: what later stages start
@@ -95,16 +139,19 @@ type stageResult struct {
 	finalKey digest.Digest
 }
 
-// state is what a step runs in.
+// state is what a step runs in. env and args are the chain's own, changed
+// in place; node is the same env and ARG values as a persistent state
+// that steps keep.
 type state struct {
 	user    string
 	workdir string
 	env     map[string]string
 	args    map[string]string
+	node    *stateNode
 }
 
 func (s state) clone() state {
-	return state{user: s.user, workdir: s.workdir, env: copyMap(s.env), args: copyMap(s.args)}
+	return state{user: s.user, workdir: s.workdir, env: copyMap(s.env), args: copyMap(s.args), node: s.node}
 }
 
 func (s state) lookup(name string) (string, bool) {
@@ -212,75 +259,10 @@ type chain struct {
 	st        state
 	parentKey digest.Digest
 	parentID  int
-	// vars mirrors st.env and st.args with what steps share while they
-	// do not change (encodings, the hashed key prefix, the script's
-	// variables).
+	// vars mirrors st.env and st.args with what keys share while they
+	// do not change (encodings, the hashed key prefix).
 	vars envState
 }
-
-// script is what RUN and START run: bodyHead, cmd quoted, bodyTail (the
-// `/bin/sh -c 'cmd'` or START form) after the state prefix
-// `[cd 'WD' && ]K='v' … `, wrapped in su for a user other than root.
-// Equal to runWithPrefix(user, statePrefix(…), …), but built from the
-// cached variable part in one allocation (TestChainScriptMatchesRunScript).
-// bodyHead and bodyTail hold no single quote.
-func (ch *chain) script(user, bodyHead, cmd, bodyTail string) string {
-	root := user == "" || user == "root"
-	vars := ch.vars.vars(!root)
-	wd := ch.st.workdir
-	level := 0 // how often wd and cmd are quoted: Q(s), or inside su -c '…'
-	if !root {
-		level = 1
-	}
-	n := len(vars) + len(bodyHead) + len(bodyTail) + len(wd) + len(cmd) + 16 + 12*(quotes(wd)+quotes(cmd))
-	if !root {
-		n += len(user) + 32 + 4*quotes(user)
-	}
-	var b strings.Builder
-	b.Grow(n) // uninitialised memory, unlike make
-	if !root {
-		b.WriteString("su ")
-		writeQuoted(&b, user, 0)
-		b.WriteString(" -s /bin/sh -c '")
-	}
-	if wd != "" {
-		b.WriteString("cd ")
-		writeQuoted(&b, wd, level)
-		b.WriteString(" && ")
-	}
-	b.WriteString(vars)
-	b.WriteString(bodyHead)
-	writeQuoted(&b, cmd, level)
-	b.WriteString(bodyTail)
-	if !root {
-		b.WriteByte('\'')
-	}
-	return b.String()
-}
-
-// writeQuoted writes Quote(s) (level 0), or Quote(s) as it is written
-// inside another single-quoted string (level 1: each ' of Quote(s) as
-// '\”).
-func writeQuoted(b *strings.Builder, s string, level int) {
-	open, esc := "'", `'\''`
-	if level > 0 {
-		open, esc = `'\''`, `'\''\'\'''\''` // ' -> '\'' -> each ' of that escaped
-	}
-	b.WriteString(open)
-	for {
-		i := strings.IndexByte(s, '\'')
-		if i < 0 {
-			b.WriteString(s)
-			b.WriteString(open)
-			return
-		}
-		b.WriteString(s[:i])
-		b.WriteString(esc)
-		s = s[i+1:]
-	}
-}
-
-func quotes(s string) int { return strings.Count(s, "'") }
 
 func (c *compiler) compileStage(s *lang.Stage, isTarget bool) {
 	ps := &Stage{Index: s.Index, Name: s.Name, Base: s.Base, BaseStage: -1, Range: s.Range}
@@ -292,7 +274,10 @@ func (c *compiler) compileStage(s *lang.Stage, isTarget bool) {
 		r := c.results[b]
 		ps.BaseStage, ps.BaseKey = r.planIdx, r.finalKey
 		ch.st = r.end.clone()
-		ch.st.args = map[string]string{} // ARGs are scoped to their stage
+		if len(ch.st.args) > 0 { // ARGs are scoped to their stage
+			ch.st.args = map[string]string{}
+			ch.st.node = ch.st.node.with(opClearArgs, "", "")
+		}
 		ch.vars.reset(ch.st.env, ch.st.args)
 		ch.parentKey, ch.parentID = r.finalKey, r.lastID
 	} else {
@@ -317,7 +302,7 @@ func (c *compiler) compileStage(s *lang.Stage, isTarget bool) {
 		ps.BasePreimage = pre.Encode()
 		ps.BaseKey = digest.FromBytes(ps.BasePreimage)
 		ps.BaseEnv = copyMap(env)
-		ch.st = state{user: "root", env: env, args: map[string]string{}}
+		ch.st = state{user: "root", env: copyMap(env), args: map[string]string{}, node: newRootState(c.mu, env, nil)}
 		ch.vars.reset(ch.st.env, ch.st.args)
 		ch.parentKey = ps.BaseKey
 		if !c.skip {
@@ -325,6 +310,7 @@ func (c *compiler) compileStage(s *lang.Stage, isTarget bool) {
 		}
 	}
 
+	c.stepsLeft = len(s.Instructions) + len(postBuildLines)
 	var hc *lang.HealthcheckInstr
 	var starts []*Step
 	for _, in := range s.Instructions {
@@ -381,35 +367,36 @@ func (ch *chain) defaultTimeout(phase Phase) time.Duration {
 }
 
 // add appends a step running in the chain's current state and advances
-// the chain to it. extraKeys/extraIDs are further parents (COPY --from).
-func (ch *chain) add(st *Step, pre *Preimage, extraKeys []digest.Digest, extraIDs []int) *Step {
-	p := ch.c.plan
+// the chain to it. rf holds the step's preimage members from args on;
+// extraKeys/extraIDs are further parents (COPY --from).
+func (ch *chain) add(st *Step, rf *restFields, extraKeys []digest.Digest, extraIDs []int) *Step {
+	c := ch.c
+	p := c.plan
 	st.ID = len(p.Steps) + 1
 	st.Stage = ch.stage
 	st.User, st.Workdir = ch.st.user, ch.st.workdir
-	// Maps are replaced, never changed, when the state changes, so steps
-	// share them.
-	st.Env, st.Args = ch.st.env, ch.st.args
+	st.state = ch.st.node
 	if st.Timeout == 0 {
 		st.Timeout = ch.defaultTimeout(st.Phase)
 	}
-	pre.Version = PreimageVersion
-	pre.Kind = string(st.Kind)
-	pre.Parents = append([]digest.Digest{ch.parentKey}, extraKeys...)
-	pre.User, pre.Workdir = ch.st.user, ch.st.workdir
-	pre.Env, pre.BuildArgs = st.Env, st.Args
-	st.Preimage, st.Key = ch.vars.key(pre)
+	var keys [2]digest.Digest
+	r := *rf // a local copy, so that keys stays on the stack
+	r.user, r.workdir, r.kind = ch.st.user, ch.st.workdir, string(st.Kind)
+	r.parents = append(append(keys[:0], ch.parentKey), extraKeys...)
+	c.restBuf = appendRest(c.restBuf[:0], &r)
+	st.rest = c.bytes(c.restBuf)
+	st.Key = ch.vars.key(st.rest)
+	var ids [4]int
+	parents := ids[:0]
 	if ch.parentID > 0 {
-		st.Parents = append(st.Parents, ch.parentID)
+		parents = append(parents, ch.parentID)
 	}
 	for _, id := range extraIDs {
-		if id > 0 && !slices.Contains(st.Parents, id) {
-			st.Parents = append(st.Parents, id)
+		if id > 0 && !slices.Contains(parents, id) {
+			parents = append(parents, id)
 		}
 	}
-	if st.Parents == nil {
-		st.Parents = []int{}
-	}
+	st.Parents = c.ints(parents)
 	p.Steps = append(p.Steps, st)
 	p.Stages[ch.stage].Steps = append(p.Stages[ch.stage].Steps, st.ID)
 	ch.parentKey, ch.parentID = st.Key, st.ID
@@ -417,21 +404,22 @@ func (ch *chain) add(st *Step, pre *Preimage, extraKeys []digest.Digest, extraID
 }
 
 func (ch *chain) run(phase Phase, text string, r lang.Range, cmd, user string, timeout time.Duration, noCache bool) *Step {
-	runAs := ch.st.user
-	args := map[string]string{"cmd": cmd}
+	args := [2]strPair{{"cmd", cmd}, {"user", user}}
+	n := 1
 	if user != "" {
-		runAs = user
-		args["user"] = user
+		n = 2
 	}
-	st := &Step{Phase: phase, Kind: lang.KindRun, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
-		Timeout: timeout, Cmd: cmd, Script: ch.script(runAs, "/bin/sh -c ", cmd, "")}
-	return ch.add(st, &Preimage{Args: args}, nil, nil)
+	st := ch.c.newStep()
+	*st = Step{Phase: phase, Kind: lang.KindRun, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
+		Timeout: timeout, Cmd: cmd, runAs: user}
+	return ch.add(st, &restFields{args: args[:n]}, nil, nil)
 }
 
 func (ch *chain) user(phase Phase, text string, r lang.Range, name string, noCache bool) *Step {
-	st := &Step{Phase: phase, Kind: lang.KindUser, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
-		Script: UserScript(name), RunAsRoot: true, SetsUser: name}
-	st = ch.add(st, &Preimage{Args: map[string]string{"name": name}}, nil, nil)
+	st := ch.c.newStep()
+	*st = Step{Phase: phase, Kind: lang.KindUser, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
+		RunAsRoot: true, SetsUser: name}
+	st = ch.add(st, &restFields{args: []strPair{{"name", name}}}, nil, nil)
 	ch.st.user = name
 	home := "/home/" + name
 	if name == "root" {
@@ -452,19 +440,20 @@ func resolveDir(cur, p string) string {
 	return path.Join(cur, p)
 }
 
-// setEnv sets one variable for the steps after this one. The map is
-// replaced, never changed: earlier steps share it.
+// setEnv sets one variable for the steps after this one. Earlier steps
+// keep their state node; the chain's map is its own.
 func (ch *chain) setEnv(k, v string) {
-	ch.st.env = cloneOrNew(ch.st.env)
 	ch.st.env[k] = v
+	ch.st.node = ch.st.node.with(opSetEnv, k, v)
 	ch.vars.setEnv(k, v)
 }
 
 func (ch *chain) workdir(phase Phase, text string, r lang.Range, p string, noCache bool) *Step {
 	dir := resolveDir(ch.st.workdir, p)
-	st := &Step{Phase: phase, Kind: lang.KindWorkdir, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
-		Script: WorkdirScript(dir), RunAsRoot: true, SetsWorkdir: dir}
-	st = ch.add(st, &Preimage{Args: map[string]string{"path": dir}}, nil, nil)
+	st := ch.c.newStep()
+	*st = Step{Phase: phase, Kind: lang.KindWorkdir, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
+		RunAsRoot: true, SetsWorkdir: dir}
+	st = ch.add(st, &restFields{args: []strPair{{"path", dir}}}, nil, nil)
 	ch.st.workdir = dir
 	return st
 }
@@ -477,14 +466,15 @@ func (ch *chain) lower(in lang.Instruction) *Step {
 	case *lang.RunInstr:
 		return ch.run(PhaseRecipe, text, n.Range, x.Cmd.Text, x.User, x.Timeout, n.NoCache)
 	case *lang.StartInstr:
-		st := &Step{Phase: PhaseRecipe, Kind: lang.KindStart, Text: text, Range: n.Range, NoCache: n.NoCache,
-			Timeout: ch.c.opts.startTimeout(), Cmd: x.Cmd.Text,
-			Script: ch.script(ch.st.user, "nohup /bin/sh -c ", x.Cmd.Text, " >/dev/null 2>&1 &")}
-		return ch.add(st, &Preimage{Args: map[string]string{"cmd": x.Cmd.Text}}, nil, nil)
+		st := ch.c.newStep()
+		*st = Step{Phase: PhaseRecipe, Kind: lang.KindStart, Text: text, Range: n.Range, NoCache: n.NoCache,
+			Timeout: ch.c.opts.startTimeout(), Cmd: x.Cmd.Text}
+		return ch.add(st, &restFields{args: []strPair{{"cmd", x.Cmd.Text}}}, nil, nil)
 	case *lang.EnvInstr:
 		val := Expand(x.Value.Value, ch.st.lookup)
-		st := &Step{Phase: PhaseRecipe, Kind: lang.KindEnv, Text: text, Range: n.Range, NoCache: n.NoCache}
-		st = ch.add(st, &Preimage{Args: map[string]string{"key": x.Key.Value, "value": val}}, nil, nil)
+		st := ch.c.newStep()
+		*st = Step{Phase: PhaseRecipe, Kind: lang.KindEnv, Text: text, Range: n.Range, NoCache: n.NoCache}
+		st = ch.add(st, &restFields{args: []strPair{{"key", x.Key.Value}, {"value", val}}}, nil, nil)
 		ch.setEnv(x.Key.Value, val)
 		return st
 	case *lang.WorkdirInstr:
@@ -506,15 +496,16 @@ func (ch *chain) arg(x *lang.ArgInstr, text string) *Step {
 	if !set && x.Default != nil {
 		val, set = Expand(x.Default.Value, ch.st.lookup), true
 	}
-	st := &Step{Phase: PhaseRecipe, Kind: lang.KindArg, Text: text, Range: x.Range, NoCache: x.NoCache}
-	st = ch.add(st, &Preimage{Args: map[string]string{"name": name, "value": val, "set": strconv.FormatBool(set)}}, nil, nil)
-	// Maps are replaced, never changed: earlier steps share them.
-	ch.st.args = cloneOrNew(ch.st.args)
+	st := ch.c.newStep()
+	*st = Step{Phase: PhaseRecipe, Kind: lang.KindArg, Text: text, Range: x.Range, NoCache: x.NoCache}
+	st = ch.add(st, &restFields{args: []strPair{{"name", name}, {"value", val}, {"set", strconv.FormatBool(set)}}}, nil, nil)
 	if set {
 		ch.st.args[name] = val
+		ch.st.node = ch.st.node.with(opSetArg, name, val)
 		ch.vars.setArg(name, val)
 	} else {
 		delete(ch.st.args, name)
+		ch.st.node = ch.st.node.with(opDelArg, name, "")
 		ch.vars.delArg(name)
 	}
 	return st
@@ -556,7 +547,8 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 		ok = append(ok, s)
 	}
 	spec.Sources = ok
-	pre := &Preimage{Sources: ok, Args: map[string]string{"dest": dest, "chown": spec.Chown, "chmod": x.Chmod}}
+	args := [4]strPair{{"dest", dest}, {"chown", spec.Chown}, {"chmod", x.Chmod}, {"from", "stage"}}
+	rf := restFields{sources: ok, args: args[:3]}
 	var extraKeys []digest.Digest
 	var extraIDs []int
 	if x.From != "" {
@@ -568,7 +560,7 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 		} else {
 			spec.FromStage = r.planIdx
 			spec.Staging = fmt.Sprintf("%s.stage-%d", StagingDir, r.planIdx)
-			pre.Args["from"] = "stage"
+			rf.args = args[:4]
 			extraKeys = []digest.Digest{r.finalKey}
 			extraIDs = []int{r.lastID}
 		}
@@ -576,8 +568,17 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 		c.errorAt(x.Range, CodeCopyNoContext, "copy needs a build context, and none was given", "pass --context DIR or an archive")
 	} else {
 		ctx := c.opts.Context
-		var good []string
+		// Usually every source is there: one selection. Otherwise each
+		// source is tried alone, to report each one that is not.
+		sel, err := ctx.Select(ok)
+		good := ok
+		if err != nil {
+			sel, good = nil, nil
+		}
 		for i, s := range ok {
+			if sel != nil {
+				break
+			}
 			if _, err := ctx.Select([]string{s}); err != nil {
 				code := CodeCopySourceInvalid
 				var se *SourceError
@@ -593,11 +594,11 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 			good = append(good, s)
 		}
 		if len(good) > 0 {
-			sel, err := ctx.Select(good)
+			if sel == nil {
+				sel, err = ctx.Select(good)
+			}
 			if err == nil {
-				var inputs []InputFile
-				inputs, err = ctx.Inputs(sel)
-				pre.Inputs = inputs
+				rf.inputs, err = ctx.Inputs(sel)
 				spec.Selection = sel
 			}
 			if err != nil {
@@ -605,10 +606,10 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 			}
 		}
 	}
-	st := &Step{Phase: PhaseRecipe, Kind: lang.KindCopy, Text: text, Range: x.Range, MakesLayer: true, NoCache: x.NoCache,
+	st := c.newStep()
+	*st = Step{Phase: PhaseRecipe, Kind: lang.KindCopy, Text: text, Range: x.Range, MakesLayer: true, NoCache: x.NoCache,
 		RunAsRoot: true, Copy: spec}
-	st.Script = spec.Script()
-	return ch.add(st, pre, extraKeys, extraIDs)
+	return ch.add(st, &rf, extraKeys, extraIDs)
 }
 
 // sourceRange finds the range of the i-th cleaned source.
@@ -646,7 +647,9 @@ func (c *compiler) result(ch *chain, hc *lang.HealthcheckInstr, starts []*Step) 
 	res.Start = []int{}
 	for _, s := range starts {
 		res.Start = append(res.Start, s.ID)
-		res.StartScript = s.Script
+	}
+	if len(starts) > 0 {
+		res.StartScript = starts[len(starts)-1].Script()
 	}
 	res.Final = FinalFlatten
 	if hc != nil {

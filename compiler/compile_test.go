@@ -63,19 +63,19 @@ func TestSeedPhases(t *testing.T) {
 		t.Errorf("first step parents = %v", p.Steps[0].Parents)
 	}
 	rec := p.Steps[3]
-	if rec.Env["HOME"] != "/home/wrenn-user" {
-		t.Errorf("recipe HOME = %q", rec.Env["HOME"])
+	if rec.Env()["HOME"] != "/home/wrenn-user" {
+		t.Errorf("recipe HOME = %q", rec.Env()["HOME"])
 	}
 	wantScript := `su 'wrenn-user' -s /bin/sh -c 'cd '\''/home/wrenn-user'\'' && HOME='\''/home/wrenn-user'\'' PATH='\''/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'\'' /bin/sh -c '\''echo one'\'''`
-	if rec.Script != wantScript {
-		t.Errorf("recipe script\n got %s\nwant %s", rec.Script, wantScript)
+	if rec.Script() != wantScript {
+		t.Errorf("recipe script\n got %s\nwant %s", rec.Script(), wantScript)
 	}
-	if got := p.Steps[0].Script; got != `HOME='/root' PATH='/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' /bin/sh -c 'apt update'` {
+	if got := p.Steps[0].Script(); got != `HOME='/root' PATH='/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' /bin/sh -c 'apt update'` {
 		t.Errorf("apt update script = %s", got)
 	}
 	post := p.Steps[5]
-	if strings.HasPrefix(post.Script, "su ") || !strings.HasPrefix(post.Script, "cd '/home/wrenn-user' && ") {
-		t.Errorf("post-build script should run as root in the workdir: %s", post.Script)
+	if strings.HasPrefix(post.Script(), "su ") || !strings.HasPrefix(post.Script(), "cd '/home/wrenn-user' && ") {
+		t.Errorf("post-build script should run as root in the workdir: %s", post.Script())
 	}
 	if p.Result.DefaultUser != "wrenn-user" || p.Result.Final != FinalFlatten {
 		t.Errorf("result = %+v", p.Result)
@@ -115,7 +115,7 @@ func TestEnvExpansionFlows(t *testing.T) {
 		b.run("echo"),
 	)
 	p := mustCompile(t, f, Options{SkipPrePost: true})
-	env := p.Steps[3].Env
+	env := p.Steps[3].Env()
 	if env["A"] != "1 B=2" || env["P"] != "/opt/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" || env["Q"] != "1 B=2-$-" {
 		t.Errorf("env = %v", env)
 	}
@@ -136,17 +136,17 @@ func TestUserAndRunUserOverride(t *testing.T) {
 	b := &astBuilder{}
 	f := file(b.user("app"), b.run("id"), b.run("id", flag("user", "root")), b.user("root"), b.run("id"))
 	p := mustCompile(t, f, Options{SkipPrePost: true})
-	if !p.Steps[0].RunAsRoot || p.Steps[0].Script != UserScript("app") {
+	if !p.Steps[0].RunAsRoot || p.Steps[0].Script() != UserScript("app") {
 		t.Errorf("USER step = %+v", p.Steps[0])
 	}
-	if !strings.HasPrefix(p.Steps[1].Script, "su 'app' ") || p.Steps[1].Env["HOME"] != "/home/app" {
-		t.Errorf("RUN after USER app: %s (HOME %s)", p.Steps[1].Script, p.Steps[1].Env["HOME"])
+	if !strings.HasPrefix(p.Steps[1].Script(), "su 'app' ") || p.Steps[1].Env()["HOME"] != "/home/app" {
+		t.Errorf("RUN after USER app: %s (HOME %s)", p.Steps[1].Script(), p.Steps[1].Env()["HOME"])
 	}
-	if strings.HasPrefix(p.Steps[2].Script, "su ") {
-		t.Errorf("RUN --user=root is wrapped: %s", p.Steps[2].Script)
+	if strings.HasPrefix(p.Steps[2].Script(), "su ") {
+		t.Errorf("RUN --user=root is wrapped: %s", p.Steps[2].Script())
 	}
-	if p.Steps[4].Env["HOME"] != "/root" || strings.HasPrefix(p.Steps[4].Script, "su ") {
-		t.Errorf("after USER root: %s", p.Steps[4].Script)
+	if p.Steps[4].Env()["HOME"] != "/root" || strings.HasPrefix(p.Steps[4].Script(), "su ") {
+		t.Errorf("after USER root: %s", p.Steps[4].Script())
 	}
 }
 
@@ -159,8 +159,8 @@ func TestWorkdirResolution(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("workdirs = %v, want %v", got, want)
 	}
-	if p.Steps[0].Script != "mkdir -p '/app'" {
-		t.Errorf("WORKDIR script = %s", p.Steps[0].Script)
+	if p.Steps[0].Script() != "mkdir -p '/app'" {
+		t.Errorf("WORKDIR script = %s", p.Steps[0].Script())
 	}
 }
 
@@ -168,14 +168,14 @@ func TestArgScopeAndBuildArgs(t *testing.T) {
 	b := &astBuilder{}
 	f := file(b.run("before"), b.arg("V", "1.0"), b.arg("NODEF"), b.run("echo $V"), b.env("X", "v$V"))
 	p := mustCompile(t, f, Options{SkipPrePost: true})
-	if len(p.Steps[0].Args) != 0 {
-		t.Errorf("args before ARG: %v", p.Steps[0].Args)
+	if len(p.Steps[0].Args()) != 0 {
+		t.Errorf("args before ARG: %v", p.Steps[0].Args())
 	}
-	if a := p.Steps[3].Args; !maps.Equal(a, map[string]string{"V": "1.0"}) {
+	if a := p.Steps[3].Args(); !maps.Equal(a, map[string]string{"V": "1.0"}) {
 		t.Errorf("args in scope = %v", a)
 	}
-	if !strings.Contains(p.Steps[3].Script, "V='1.0' ") {
-		t.Errorf("ARG not in the script env: %s", p.Steps[3].Script)
+	if !strings.Contains(p.Steps[3].Script(), "V='1.0' ") {
+		t.Errorf("ARG not in the script env: %s", p.Steps[3].Script())
 	}
 	p2 := mustCompile(t, f, Options{SkipPrePost: true, BuildArgs: map[string]string{"V": "2.0"}})
 	if p2.Result.DefaultEnv["X"] != "v2.0" {
@@ -196,7 +196,7 @@ func TestResultHealthcheckAndStart(t *testing.T) {
 	if r.Final != FinalSnapshot || r.Healthcheck == nil || r.Healthcheck.Interval != 3*time.Second {
 		t.Fatalf("result = %+v", r)
 	}
-	if len(r.Start) != 1 || p.Step(r.Start[0]).Kind != lang.KindStart || r.StartScript != p.Step(r.Start[0]).Script {
+	if len(r.Start) != 1 || p.Step(r.Start[0]).Kind != lang.KindStart || r.StartScript != p.Step(r.Start[0]).Script() {
 		t.Errorf("start = %v %q", r.Start, r.StartScript)
 	}
 	if p.Step(r.Start[0]).Timeout != 10*time.Second || p.Step(r.Start[0]).MakesLayer {

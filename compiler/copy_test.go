@@ -32,21 +32,21 @@ func TestCopySpecAndScript(t *testing.T) {
 	if c1.Copy.Dest != "/home/wrenn-user" || c1.Copy.Chown != "wrenn-user:wrenn-user" || !c1.RunAsRoot || !c1.MakesLayer {
 		t.Errorf("COPY app . = %+v", c1.Copy)
 	}
-	if want := "mkdir -p '/home/wrenn-user' && cp -r '/tmp/build-files/app/.' '/home/wrenn-user' && chown -R 'wrenn-user:wrenn-user' '/home/wrenn-user'"; c1.Script != want {
-		t.Errorf("script\n got %s\nwant %s", c1.Script, want)
+	if want := "mkdir -p '/home/wrenn-user' && cp -r '/tmp/build-files/app/.' '/home/wrenn-user' && chown -R 'wrenn-user:wrenn-user' '/home/wrenn-user'"; c1.Script() != want {
+		t.Errorf("script\n got %s\nwant %s", c1.Script(), want)
 	}
 	c2 := p.Steps[4]
-	if want := "mkdir -p '/etc' && cp -r '/tmp/build-files/req.txt' '/etc/req.txt' && chown -R 'svc:svc' '/etc/req.txt' && chmod -R 0640 '/etc/req.txt'"; c2.Script != want {
-		t.Errorf("script\n got %s\nwant %s", c2.Script, want)
+	if want := "mkdir -p '/etc' && cp -r '/tmp/build-files/req.txt' '/etc/req.txt' && chown -R 'svc:svc' '/etc/req.txt' && chmod -R 0640 '/etc/req.txt'"; c2.Script() != want {
+		t.Errorf("script\n got %s\nwant %s", c2.Script(), want)
 	}
 	c3 := p.Steps[5]
 	if c3.Copy.Dest != "/home/wrenn-user/bin/" {
 		t.Errorf("dest = %s", c3.Copy.Dest)
 	}
-	if want := "mkdir -p '/home/wrenn-user/bin' && cp -r '/tmp/build-files/a.sh' '/home/wrenn-user/bin/' && cp -r '/tmp/build-files/b.sh' '/home/wrenn-user/bin/' && chown -R 'wrenn-user:wrenn-user' '/home/wrenn-user/bin/a.sh' && chown -R 'wrenn-user:wrenn-user' '/home/wrenn-user/bin/b.sh'"; c3.Script != want {
-		t.Errorf("script\n got %s\nwant %s", c3.Script, want)
+	if want := "mkdir -p '/home/wrenn-user/bin' && cp -r '/tmp/build-files/a.sh' '/home/wrenn-user/bin/' && cp -r '/tmp/build-files/b.sh' '/home/wrenn-user/bin/' && chown -R 'wrenn-user:wrenn-user' '/home/wrenn-user/bin/a.sh' && chown -R 'wrenn-user:wrenn-user' '/home/wrenn-user/bin/b.sh'"; c3.Script() != want {
+		t.Errorf("script\n got %s\nwant %s", c3.Script(), want)
 	}
-	pre, _ := DecodePreimage(c3.Preimage)
+	pre, _ := DecodePreimage(c3.Preimage())
 	var paths []string
 	for _, in := range pre.Inputs {
 		paths = append(paths, in.Path)
@@ -124,10 +124,10 @@ func TestMultiStage(t *testing.T) {
 	if cp.Kind != lang.KindCopy || !slices.Equal(cp.Parents, []int{8, 4}) {
 		t.Fatalf("COPY --from step %d parents %v", cp.ID, cp.Parents)
 	}
-	if cp.Copy.FromStage != 0 || cp.Copy.Staging != "/tmp/build-files.stage-0" || !strings.Contains(cp.Script, "if [ -d '/tmp/build-files.stage-0/out/app' ]") {
-		t.Errorf("copy spec = %+v\n%s", cp.Copy, cp.Script)
+	if cp.Copy.FromStage != 0 || cp.Copy.Staging != "/tmp/build-files.stage-0" || !strings.Contains(cp.Script(), "if [ -d '/tmp/build-files.stage-0/out/app' ]") {
+		t.Errorf("copy spec = %+v\n%s", cp.Copy, cp.Script())
 	}
-	pre, _ := DecodePreimage(cp.Preimage)
+	pre, _ := DecodePreimage(cp.Preimage())
 	if len(pre.Parents) != 2 || pre.Parents[1] != p.Stages[0].FinalKey {
 		t.Errorf("COPY --from preimage parents = %v", pre.Parents)
 	}
@@ -160,8 +160,8 @@ func TestStageFromStage(t *testing.T) {
 	f := &lang.File{Name: "Wrennfile", Stages: []*lang.Stage{base, next}}
 	p := mustCompile(t, f, Options{})
 	run := p.Steps[len(p.Steps)-5]
-	if run.Text != "RUN echo $A" || run.User != "app" || run.Env["A"] != "1" || len(run.Args) != 0 {
-		t.Errorf("inherited state: user %s env %v args %v", run.User, run.Env, run.Args)
+	if run.Text != "RUN echo $A" || run.User != "app" || run.Env()["A"] != "1" || len(run.Args()) != 0 {
+		t.Errorf("inherited state: user %s env %v args %v", run.User, run.Env(), run.Args())
 	}
 	if p.Stages[1].BaseStage != 0 || p.Stages[1].BaseKey != p.Stages[0].FinalKey || !slices.Equal(run.Parents, []int{6}) {
 		t.Errorf("stage base = %+v, parents %v", p.Stages[1], run.Parents)

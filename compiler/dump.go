@@ -30,11 +30,11 @@ func Dump(p *Plan) string {
 		fmt.Fprintf(&b, "step %d stage=%d %s %s line=%d parents=%v %s\n", s.ID, s.Stage, s.Phase, s.Kind, line, s.Parents, layer)
 		fmt.Fprintf(&b, "  text    %s\n  key     %s\n", s.Text, s.Key)
 		fmt.Fprintf(&b, "  state   user=%s workdir=%q timeout=%s\n", s.User, s.Workdir, s.Timeout)
-		if len(s.Args) > 0 {
-			fmt.Fprintf(&b, "  args    %s\n", kv(s.Args))
+		if args := s.Args(); len(args) > 0 {
+			fmt.Fprintf(&b, "  args    %s\n", kv(args))
 		}
-		if s.Script != "" {
-			fmt.Fprintf(&b, "  script  %s\n", s.Script)
+		if script := s.Script(); script != "" {
+			fmt.Fprintf(&b, "  script  %s\n", script)
 		}
 		if c := s.Copy; c != nil {
 			fmt.Fprintf(&b, "  copy    dest=%s chown=%s chmod=%q from=%d staging=%s\n", c.Dest, c.Chown, c.Chmod, c.FromStage, c.Staging)

@@ -14,35 +14,28 @@ import (
 )
 
 // envState is what successive steps of a chain share while the env and the
-// ARG values stay the same: the sorted variables with their encodings, the
-// preimage's state prefix and the sha256 state after hashing it, and the
-// variable part of the scripts. It changes only at ENV, ARG and USER (and
-// when a stage starts), and then by one variable, so a 1,000-step file
-// with 200 variables costs O(steps + changes × variables) memory copies
-// rather than a sort and an encoding of the whole env per step.
+// ARG values stay the same: the sorted variables with their JSON
+// encodings, the preimage's state prefix and the sha256 state after
+// hashing it. It changes only at ENV, ARG and USER (HOME) and when a
+// stage starts, and then by one variable, so a 1,000-step file with 200
+// variables costs O(steps + changes × variables) bytes hashed and copied
+// rather than a sort and an encoding of the whole env per step. Nothing
+// here is kept by the plan: steps keep a *stateNode and their
+// preimage's rest.
 type envState struct {
 	env, args varList
-	valid     bool // the derived fields below match env and args
-	prefix    []byte
-	hstate    []byte // sha256 state after writing prefix (MarshalBinary)
-	// script is `K='v' ` for every variable (ARGs overridden by ENV),
-	// sorted; scriptEsc the same with each ' written as '\'' (inside su -c
-	// '…'). Each is built on first use and then spliced at each ENV.
-	script, scriptEsc     string
-	scriptValid, escValid bool
-	scriptUsed, escUsed   bool // since the last ENV
+	valid     bool   // prefix and hstate match env and args
+	prefix    []byte // scratch: the state prefix
+	hstate    []byte // sha256 state after writing prefix (AppendBinary)
 
 	h   hash.Hash // reused for every step's key
-	buf []byte    // scratch for a step's preimage suffix
 	sum []byte
 }
 
-// envVar is one variable with its encodings.
+// envVar is one variable with its encoding.
 type envVar struct {
-	key       string
-	json      string // "K":"v"
-	script    string // K='v' followed by a space
-	scriptEsc string // script escaped for a single-quoted string
+	key  string
+	json string // "K":"v"
 }
 
 // varList is a set of variables sorted by name.
@@ -52,8 +45,7 @@ func newVar(k, v string) envVar {
 	j := appendJSONString(make([]byte, 0, len(k)+len(v)+6), k)
 	j = append(j, ':')
 	j = appendJSONString(j, v)
-	sc := k + "=" + Quote(v) + " "
-	return envVar{key: k, json: string(j), script: sc, scriptEsc: escapeQuotes(sc)}
+	return envVar{key: k, json: string(j)}
 }
 
 func listOf(m map[string]string) varList {
@@ -100,40 +92,12 @@ func (l varList) appendJSON(b []byte) []byte {
 // reset rebuilds the lists from the state's maps (at a stage start).
 func (e *envState) reset(env, args map[string]string) {
 	e.env, e.args = listOf(env), listOf(args)
-	e.valid, e.scriptValid, e.escValid = false, false, false
-}
-
-// setEnv sets one variable. Without ARGs the built scripts are spliced
-// rather than rebuilt from every variable.
-func (e *envState) setEnv(k, v string) {
-	i, found := e.env.find(k)
-	nv := newVar(k, v)
-	// A form not used since the last change is dropped, not spliced: it
-	// may never be needed again (a root script after USER, say).
-	e.scriptValid = e.scriptValid && e.scriptUsed && len(e.args) == 0
-	e.escValid = e.escValid && e.escUsed && len(e.args) == 0
-	e.scriptUsed, e.escUsed = false, false
-	if e.scriptValid {
-		e.script = e.spliceVar(e.script, i, found, func(v *envVar) string { return v.script }, &nv)
-	}
-	if e.escValid {
-		e.scriptEsc = e.spliceVar(e.scriptEsc, i, found, func(v *envVar) string { return v.scriptEsc }, &nv)
-	}
-	if found {
-		e.env[i] = nv
-	} else {
-		e.env = slices.Insert(e.env, i, nv)
-	}
 	e.valid = false
 }
 
-func (e *envState) setArg(k, v string) {
-	e.args, e.valid, e.scriptValid, e.escValid = e.args.set(k, v), false, false, false
-}
-
-func (e *envState) delArg(k string) {
-	e.args, e.valid, e.scriptValid, e.escValid = e.args.del(k), false, false, false
-}
+func (e *envState) setEnv(k, v string) { e.env, e.valid = e.env.set(k, v), false }
+func (e *envState) setArg(k, v string) { e.args, e.valid = e.args.set(k, v), false }
+func (e *envState) delArg(k string)    { e.args, e.valid = e.args.del(k), false }
 
 func (e *envState) refresh() {
 	if e.valid {
@@ -146,7 +110,7 @@ func (e *envState) refresh() {
 	}
 	e.h.Reset()
 	e.h.Write(e.prefix)
-	st, err := e.h.(encoding.BinaryMarshaler).MarshalBinary()
+	st, err := e.h.(encoding.BinaryAppender).AppendBinary(e.hstate[:0])
 	if err != nil {
 		panic("compiler: sha256 state: " + err.Error())
 	}
@@ -171,91 +135,17 @@ func (e *envState) appendPrefix(b []byte) []byte {
 	return e.args.appendJSON(b)
 }
 
-// vars returns the script's variables, `K='v' ` for each, or the same
-// escaped for a single-quoted string: ARG values, overridden by ENV of
-// the same name, in name order.
-func (e *envState) vars(escaped bool) string {
-	if escaped {
-		if !e.escValid {
-			e.scriptEsc = e.merge(func(v *envVar) string { return v.scriptEsc })
-			e.escValid = true
-		}
-		e.escUsed = true
-		return e.scriptEsc
-	}
-	if !e.scriptValid {
-		e.script = e.merge(func(v *envVar) string { return v.script })
-		e.scriptValid = true
-	}
-	e.scriptUsed = true
-	return e.script
-}
-
-// spliceVar updates a built variable string s (script or scriptEsc) for
-// env[i] becoming nv: everything before env[i] is kept, env[i]'s part (none
-// when the variable is new) is replaced. Only valid without ARGs, when s is
-// the env's parts in order.
-func (e *envState) spliceVar(s string, i int, found bool, part func(*envVar) string, nv *envVar) string {
-	off := 0
-	for j := 0; j < i; j++ {
-		off += len(part(&e.env[j]))
-	}
-	end := off
-	if found {
-		end += len(part(&e.env[i]))
-	}
-	return s[:off] + part(nv) + s[end:]
-}
-
-func (e *envState) merge(part func(*envVar) string) string {
-	var merged []*envVar
-	if len(e.args) == 0 {
-		merged = make([]*envVar, len(e.env))
-		for i := range e.env {
-			merged[i] = &e.env[i]
-		}
-	} else {
-		i, j := 0, 0
-		for i < len(e.env) || j < len(e.args) {
-			switch {
-			case j == len(e.args) || (i < len(e.env) && e.env[i].key < e.args[j].key):
-				merged = append(merged, &e.env[i])
-				i++
-			case i == len(e.env) || e.args[j].key < e.env[i].key:
-				merged = append(merged, &e.args[j])
-				j++
-			default: // same name: ENV wins
-				merged = append(merged, &e.env[i])
-				i++
-				j++
-			}
-		}
-	}
-	n := 0
-	for _, v := range merged {
-		n += len(part(v))
-	}
-	var sb strings.Builder
-	sb.Grow(n)
-	for _, v := range merged {
-		sb.WriteString(part(v))
-	}
-	return sb.String()
-}
-
-// key encodes pre after the state prefix and returns the full preimage
-// and its key, resuming the hash of the prefix.
-func (e *envState) key(pre *Preimage) ([]byte, digest.Digest) {
+// key returns the key of the preimage made of the state prefix and rest,
+// resuming the hash of the prefix: the preimage itself is never
+// assembled.
+func (e *envState) key(rest []byte) digest.Digest {
 	e.refresh()
-	e.buf = pre.appendRest(e.buf[:0])
-	full := make([]byte, 0, len(e.prefix)+len(e.buf))
-	full = append(append(full, e.prefix...), e.buf...)
 	if err := e.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(e.hstate); err != nil {
 		panic("compiler: sha256 state: " + err.Error())
 	}
-	e.h.Write(e.buf)
+	e.h.Write(rest)
 	e.sum = e.h.Sum(e.sum[:0])
-	return full, sha256Digest(e.sum)
+	return sha256Digest(e.sum)
 }
 
 // escapeQuotes writes each ' as '\” so s can go inside '…'.

@@ -165,17 +165,17 @@ func TestPreimageCanonical(t *testing.T) {
 		// Members in the fixed order of SPEC.md 4.3: decoding into the
 		// struct and encoding again through encoding/json (declaration
 		// order, sorted map keys) gives the same bytes.
-		d, err := DecodePreimage(s.Preimage)
+		d, err := DecodePreimage(s.Preimage())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := d.encodeJSON(); !bytes.Equal(got, s.Preimage) {
-			t.Errorf("step %d preimage is not canonical:\n%s\n%s", s.ID, s.Preimage, got)
+		if got := d.encodeJSON(); !bytes.Equal(got, s.Preimage()) {
+			t.Errorf("step %d preimage is not canonical:\n%s\n%s", s.ID, s.Preimage(), got)
 		}
-		if !bytes.HasPrefix(s.Preimage, []byte(`{"version":2,"env":{`)) {
-			t.Errorf("step %d preimage does not start with the version and env: %s", s.ID, s.Preimage)
+		if !bytes.HasPrefix(s.Preimage(), []byte(`{"version":2,"env":{`)) {
+			t.Errorf("step %d preimage does not start with the version and env: %s", s.ID, s.Preimage())
 		}
-		if d.Key() != s.Key || digest.FromBytes(s.Preimage) != s.Key {
+		if d.Key() != s.Key || digest.FromBytes(s.Preimage()) != s.Key {
 			t.Errorf("step %d: decoded preimage gives %s, want %s", s.ID, d.Key(), s.Key)
 		}
 	}
@@ -198,8 +198,8 @@ func TestDiffPreimages(t *testing.T) {
 	a := mustCompile(t, knobFile(recipeKnobs{}), Options{})
 	b := mustCompile(t, knobFile(recipeKnobs{envValue: "2"}), Options{})
 	// The RUN after the ENV: its env differs, and so does its parent.
-	pa, _ := DecodePreimage(a.Steps[5].Preimage)
-	pb, _ := DecodePreimage(b.Steps[5].Preimage)
+	pa, _ := DecodePreimage(a.Steps[5].Preimage())
+	pb, _ := DecodePreimage(b.Steps[5].Preimage())
 	d := DiffPreimages(pa, pb)
 	if len(d) != 2 || d[0].Field != "env.A" || d[0].Old != "1" || d[0].New != "2" || d[1].Field != "parents[0]" {
 		t.Errorf("diff = %+v", d)
@@ -218,7 +218,7 @@ func TestHandEncoderMatchesEncodingJSON(t *testing.T) {
 		{Version: 1, Kind: "ENV", Args: map[string]string{"key": "Q", "value": "\"quoted\" \\ <tag> & \u2028 \x01 \t\n é \xff"}, User: "u'ser", Workdir: "/w d"},
 	}
 	for _, p := range mustCompile(t, knobFile(recipeKnobs{}), Options{}).Steps {
-		d, _ := DecodePreimage(p.Preimage)
+		d, _ := DecodePreimage(p.Preimage())
 		pres = append(pres, d)
 	}
 	for i, p := range pres {

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"maps"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -69,6 +70,12 @@ type Stage struct {
 }
 
 // Step is one unit of work with its layer key.
+//
+// What a step shares with the steps around it (its env, ARG values,
+// script and key preimage, each of which carries the whole env) is not
+// stored per step but produced by the methods Env, Args, Script and
+// Preimage on demand: Compile computes only Key, so a plan costs
+// memory in proportion to its steps, not to steps × variables.
 type Step struct {
 	ID    int
 	Stage int // index into Plan.Stages
@@ -80,10 +87,8 @@ type Step struct {
 	// Range is the instruction's source range; zero for the hidden pre- and
 	// post-build steps.
 	Range lang.Range
-	Key   digest.Digest
-	// Preimage is the canonical encoding Key is the digest of (see
-	// DecodePreimage). It is kept so `cache explain` can diff two keys.
-	Preimage []byte
+	// Key is the digest of the step's Preimage.
+	Key digest.Digest
 	// Parents are the IDs of the steps this one depends on: the previous
 	// step of its chain (or the last step of the stage it starts from), and
 	// for COPY --from the last step of the source stage.
@@ -93,16 +98,12 @@ type Step struct {
 	MakesLayer bool
 	NoCache    bool
 
-	// The state the step runs in, after the steps before it. Env and Args
-	// are shared between steps: read them, never change them.
+	// The state the step runs in, after the steps before it (with Env and
+	// Args).
 	User    string
-	Workdir string            // "" until a WORKDIR: the sandbox default
-	Env     map[string]string // full environment, after ENV expansion
-	Args    map[string]string // ARG values in scope (set ones only)
+	Workdir string // "" until a WORKDIR: the sandbox default
 	Timeout time.Duration
 
-	// Script is the exact argument the executor passes to `/bin/sh -c`.
-	Script string
 	// Cmd is the command of RUN and START before wrapping.
 	Cmd string
 	// RunAsRoot is true for steps whose Script must run as root
@@ -113,6 +114,62 @@ type Step struct {
 	// SetsUser and SetsWorkdir are the new values for USER and WORKDIR steps.
 	SetsUser    string
 	SetsWorkdir string
+
+	state *stateNode // env and ARG values
+	runAs string     // RUN --user, "" for the state's user
+	rest  []byte     // the preimage after the state prefix (appendRest)
+}
+
+// Env is the full environment the step runs with, after ENV expansion.
+// The map is shared with other steps in the same state: read it, never
+// change it.
+func (s *Step) Env() map[string]string {
+	env, _ := s.state.maps()
+	return env
+}
+
+// Args are the ARG values in scope (set ones only), shared as Env is.
+func (s *Step) Args() map[string]string {
+	_, args := s.state.maps()
+	return args
+}
+
+// Preimage is the canonical encoding Key is the digest of (see
+// DecodePreimage), for `cache explain` to diff two keys. It is built on
+// each call.
+func (s *Step) Preimage() []byte {
+	prefix := s.state.preimagePrefix()
+	b := make([]byte, 0, len(prefix)+len(s.rest))
+	return append(append(b, prefix...), s.rest...)
+}
+
+// Script is the exact argument the executor passes to `/bin/sh -c`, ""
+// for steps that run nothing (ENV, ARG). RUN and START scripts are the
+// seed's wrapping (RunScript, StartScript) in the step's state, with ARG
+// values under the env's; the others run as root. It is built on each
+// call.
+func (s *Step) Script() string {
+	switch s.Kind {
+	case lang.KindRun, lang.KindStart:
+		env, args := s.state.maps()
+		vars := env
+		if len(args) > 0 {
+			vars = make(map[string]string, len(env)+len(args))
+			maps.Copy(vars, args)
+			maps.Copy(vars, env)
+		}
+		if s.Kind == lang.KindStart {
+			return StartScript(s.User, s.Workdir, vars, s.Cmd)
+		}
+		return RunScript(cmp(s.runAs, s.User), s.Workdir, vars, s.Cmd)
+	case lang.KindWorkdir:
+		return WorkdirScript(s.SetsWorkdir)
+	case lang.KindUser:
+		return UserScript(s.SetsUser)
+	case lang.KindCopy:
+		return s.Copy.Script()
+	}
+	return ""
 }
 
 // Short returns the first 12 hex digits of the step key, for tables.

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/opencontainers/go-digest"
 )
 
 // The canonical encoding is written by hand rather than through
@@ -146,27 +148,69 @@ func appendStatePrefix(b []byte, version int, env, buildArgs []byte) []byte {
 // appendRest appends the members after the state prefix and closes the
 // object.
 func (p *Preimage) appendRest(b []byte) []byte {
+	var small [8]strPair
+	args := small[:0]
+	if len(p.Args) > len(small) {
+		args = make([]strPair, 0, len(p.Args))
+	}
+	for k, v := range p.Args {
+		args = append(args, strPair{k, v})
+	}
+	return appendRest(b, &restFields{user: p.User, workdir: p.Workdir, kind: p.Kind, args: args,
+		base: p.Base, sources: p.Sources, inputs: p.Inputs, parents: p.Parents})
+}
+
+// strPair is one member of a preimage's args object.
+type strPair struct{ k, v string }
+
+// restFields are a preimage's members after the state prefix. Compile
+// fills them without building a Preimage (and its args map) per step.
+type restFields struct {
+	user, workdir, kind string
+	args                []strPair // any order: sorted in place when written
+	base                *BaseIdentity
+	sources             []string
+	inputs              []InputFile
+	parents             []digest.Digest
+}
+
+// appendRest appends r's members and closes the object.
+func appendRest(b []byte, r *restFields) []byte {
 	b = append(b, `,"user":`...)
-	b = appendJSONString(b, p.User)
+	b = appendJSONString(b, r.user)
 	b = append(b, `,"workdir":`...)
-	b = appendJSONString(b, p.Workdir)
+	b = appendJSONString(b, r.workdir)
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, p.Kind)
-	b = append(b, `,"args":`...)
-	b = appendStringMap(b, p.Args)
-	if p.Base != nil {
+	b = appendJSONString(b, r.kind)
+	b = append(b, `,"args":{`...)
+	args := r.args
+	for i := 1; i < len(args); i++ { // a handful: insertion sort
+		for j := i; j > 0 && args[j].k < args[j-1].k; j-- {
+			args[j], args[j-1] = args[j-1], args[j]
+		}
+	}
+	for i, a := range args {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, a.k)
+		b = append(b, ':')
+		b = appendJSONString(b, a.v)
+	}
+	b = append(b, '}')
+	if r.base != nil {
 		b = append(b, `,"base":{"digest":`...)
-		b = appendJSONString(b, string(p.Base.Digest))
+		b = appendJSONString(b, string(r.base.Digest))
 		b = append(b, `,"template":`...)
-		b = appendJSONString(b, p.Base.Template)
-		if p.Base.Unresolved {
+		b = appendJSONString(b, r.base.Template)
+		if r.base.Unresolved {
 			b = append(b, `,"unresolved":true`...)
 		}
 		b = append(b, '}')
 	}
-	if len(p.Sources) > 0 {
+	if len(r.sources) > 0 {
 		b = append(b, `,"sources":[`...)
-		for i, s := range p.Sources {
+		for i, s := range r.sources {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -174,47 +218,51 @@ func (p *Preimage) appendRest(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
-	if len(p.Inputs) > 0 {
+	if len(r.inputs) > 0 {
 		b = append(b, `,"inputs":[`...)
-		for i, f := range p.Inputs {
+		for i, f := range r.inputs {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, '{')
-			sep := false
-			if f.Digest != "" {
-				b = append(b, `"digest":`...)
-				b = appendJSONString(b, string(f.Digest))
-				sep = true
-			}
-			if f.Link != "" {
-				if sep {
-					b = append(b, ',')
-				}
-				b = append(b, `"link":`...)
-				b = appendJSONString(b, f.Link)
-				sep = true
-			}
-			if sep {
-				b = append(b, ',')
-			}
-			b = append(b, `"mode":`...)
-			b = strconv.AppendUint(b, uint64(f.Mode), 10)
-			b = append(b, `,"path":`...)
-			b = appendJSONString(b, f.Path)
-			b = append(b, `,"type":`...)
-			b = appendJSONString(b, f.Type)
-			b = append(b, '}')
+			b = appendInput(b, &f)
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `,"parents":[`...)
-	for i, d := range p.Parents {
+	for i, d := range r.parents {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendJSONString(b, string(d))
 	}
 	b = append(b, ']')
+	return append(b, '}')
+}
+
+func appendInput(b []byte, f *InputFile) []byte {
+	b = append(b, '{')
+	sep := false
+	if f.Digest != "" {
+		b = append(b, `"digest":`...)
+		b = appendJSONString(b, string(f.Digest))
+		sep = true
+	}
+	if f.Link != "" {
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, `"link":`...)
+		b = appendJSONString(b, f.Link)
+		sep = true
+	}
+	if sep {
+		b = append(b, ',')
+	}
+	b = append(b, `"mode":`...)
+	b = strconv.AppendUint(b, uint64(f.Mode), 10)
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, f.Path)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, f.Type)
 	return append(b, '}')
 }

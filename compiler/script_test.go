@@ -109,10 +109,10 @@ func checkChainScripts(t *testing.T, f *lang.File, opts Options, min int) {
 	n := 0
 	for _, s := range p.Steps {
 		vars := map[string]string{}
-		for k, v := range s.Args {
+		for k, v := range s.Args() {
 			vars[k] = v
 		}
-		for k, v := range s.Env {
+		for k, v := range s.Env() {
 			vars[k] = v
 		}
 		var want string
@@ -129,8 +129,8 @@ func checkChainScripts(t *testing.T, f *lang.File, opts Options, min int) {
 			continue
 		}
 		n++
-		if s.Script != want {
-			t.Errorf("step %d %s:\n got %s\nwant %s", s.ID, s.Text, s.Script, want)
+		if s.Script() != want {
+			t.Errorf("step %d %s:\n got %s\nwant %s", s.ID, s.Text, s.Script(), want)
 		}
 	}
 	if n < min {

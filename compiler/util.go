@@ -1,9 +1,6 @@
 package compiler
 
-import (
-	"maps"
-	"sort"
-)
+import "sort"
 
 func sortStrings(s []string) { sort.Strings(s) }
 
@@ -13,13 +10,4 @@ func copyMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// cloneOrNew copies m (maps.Clone copies the table whole, much faster than
-// inserting each entry), never returning nil.
-func cloneOrNew(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return maps.Clone(m)
 }

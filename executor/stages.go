@@ -235,8 +235,7 @@ func (b *builder) runStep(ctx context.Context, sb *sandbox, s *compiler.Step) er
 		b.emit(Event{Type: "step-end", Step: s.ID, Phase: string(s.Phase), Cmd: s.Text, Status: "failed", Exit: exit, Elapsed: time.Since(t0), Output: lastLine(stdout, stderr)})
 		return err
 	}
-	if s.Kind != lang.KindStart && s.Script != "" {
-		script := s.Script
+	if script := s.Script(); s.Kind != lang.KindStart && script != "" {
 		if s.Copy != nil {
 			prefix, err := b.stage(ctx, sb, s)
 			if err != nil {
