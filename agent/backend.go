@@ -27,11 +27,13 @@ type Backend interface {
 	Exec(ctx context.Context, id string, req ExecSpec, stdout, stderr io.Writer, started func(pid int)) (exitCode int, err error)
 
 	WriteFile(ctx context.Context, id, path string, content []byte) error
-	// ExtractTar extracts the tar stream r into the directory dir of the
-	// sandbox (created with its parents) as it is read; entries keep the
-	// tar's owners, modes and times and never land outside dir. It returns
-	// the number of entries.
-	ExtractTar(ctx context.Context, id, dir string, r io.Reader) (entries int64, err error)
+	// ExtractTar extracts the tar stream r into the directory spec.Dir of
+	// the sandbox (created with its parents) as it is read; entries keep
+	// the tar's owners and modes (and times, unless spec.ExtractionTimes)
+	// and never land outside spec.Dir. When a path of spec.Absent exists
+	// it fails with ErrExists before reading r. It returns the number of
+	// entries.
+	ExtractTar(ctx context.Context, id string, spec ExtractSpec, r io.Reader) (entries int64, err error)
 	ReadFile(ctx context.Context, id, path string) ([]byte, error)
 
 	// CreateSnapshot and FlattenRootfs end the sandbox and store the result
@@ -122,10 +124,25 @@ type TemplateInfo struct {
 	Created   time.Time
 }
 
+// ExtractSpec says where and how ExtractTar writes.
+type ExtractSpec struct {
+	// Dir is the directory to extract into, absolute in the sandbox.
+	Dir string
+	// Absent are sandbox paths that must not exist (resolved inside the
+	// rootfs, symlinks in their parents followed there): one that does,
+	// or whose parent is not a directory, fails the call with ErrExists
+	// before anything is written.
+	Absent []string
+	// ExtractionTimes gives entries the time they are written, as `cp`
+	// does, instead of the tar's times.
+	ExtractionTimes bool
+}
+
 // Sentinel errors the handlers map to connect codes.
 var (
 	ErrNotFound      = errors.New("not found")
 	ErrInUse         = errors.New("in use")
+	ErrExists        = errors.New("already exists")
 	ErrInvalid       = errors.New("invalid argument")
 	ErrPathEscape    = errors.New("path escapes the sandbox root")
 	ErrUnimplemented = errors.New("not supported by this backend")

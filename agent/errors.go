@@ -30,7 +30,7 @@ func codeOf(err error) connect.Code {
 		return connect.CodeNotFound
 	case errors.Is(err, ErrInvalid), errors.Is(err, ErrPathEscape):
 		return connect.CodeInvalidArgument
-	case errors.Is(err, ErrInUse):
+	case errors.Is(err, ErrInUse), errors.Is(err, ErrExists):
 		return connect.CodeFailedPrecondition
 	case errors.Is(err, ErrUnimplemented):
 		return connect.CodeUnimplemented

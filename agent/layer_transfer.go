@@ -88,7 +88,7 @@ func (s *layerServer) ExtractTar(ctx context.Context, stream *connect.ClientStre
 	n, err := feedBackend(ctx, stream, func(m *agentpb.ExtractTarRequest) ([]byte, bool) {
 		return m.GetChunk(), m.GetHeader() != nil
 	}, func(ctx context.Context, r io.Reader) (int64, error) {
-		n, err := s.b.ExtractTar(ctx, hdr.SandboxId, hdr.Path, r)
+		n, err := s.b.ExtractTar(ctx, hdr.SandboxId, ExtractSpec{Dir: hdr.Path, Absent: hdr.Absent, ExtractionTimes: hdr.ExtractionTimes}, r)
 		if err == nil {
 			// the rest of the stream (a tar's zero padding) is not needed
 			_, _ = io.Copy(io.Discard, r)

@@ -46,35 +46,63 @@ func (c *CopySpec) intoDir() bool {
 	return n > 1
 }
 
-// Script is the root shell script that performs the copy from Staging:
-// for each matched source `cp -r` (a directory copies its contents), then
-// `chown -R` and with --chmod `chmod -R` on what was copied.
-func (c *CopySpec) Script() string {
+// destPath is Dest without its trailing slash ("/" for the root).
+func (c *CopySpec) destPath() string {
 	dest := strings.TrimSuffix(c.Dest, "/")
 	if dest == "" {
 		dest = "/"
 	}
-	into := c.intoDir()
-	var cmds, targets []string
-	add := func(src string, isDir bool) {
-		s := Quote(path.Join(c.Staging, src))
-		switch {
-		case isDir:
-			cmds = append(cmds, "mkdir -p "+Quote(dest), "cp -r "+Quote(path.Join(c.Staging, src)+"/.")+" "+Quote(dest))
-			targets = append(targets, dest)
-		case into:
-			cmds = append(cmds, "mkdir -p "+Quote(dest), "cp -r "+s+" "+Quote(dest+"/"))
-			targets = append(targets, path.Join(dest, path.Base(src)))
-		default:
-			cmds = append(cmds, "mkdir -p "+Quote(path.Dir(dest)), "cp -r "+s+" "+Quote(dest))
-			targets = append(targets, dest)
+	return dest
+}
+
+// Placement is where one source root of a context COPY lands, as Script
+// places it: a directory's contents go into To (`cp -r root/. To`), a file
+// or symlink becomes To.
+type Placement struct {
+	Root *Entry
+	To   string // absolute path in the sandbox
+}
+
+// Placements are the COPY's roots in the order Script copies them, with
+// where each lands; nil for COPY --from, whose sources are only known in
+// the sandbox.
+func (c *CopySpec) Placements() []Placement {
+	if c.Selection == nil {
+		return nil
+	}
+	dest, into := c.destPath(), c.intoDir()
+	var out []Placement
+	for _, m := range c.Selection.Matches {
+		for _, r := range m.Roots {
+			to := dest
+			if r.Type != TypeDir && into {
+				to = path.Join(dest, path.Base(r.Path))
+			}
+			out = append(out, Placement{Root: r, To: to})
 		}
 	}
+	return out
+}
+
+// Script is the root shell script that performs the copy from Staging:
+// for each matched source `cp -r` (a directory copies its contents), then
+// `chown -R` and with --chmod `chmod -R` on what was copied.
+func (c *CopySpec) Script() string {
+	dest := c.destPath()
+	into := c.intoDir()
+	var cmds, targets []string
 	if c.Selection != nil {
-		for _, m := range c.Selection.Matches {
-			for _, r := range m.Roots {
-				add(r.Path, r.Type == TypeDir)
+		for _, p := range c.Placements() {
+			s := Quote(path.Join(c.Staging, p.Root.Path))
+			switch {
+			case p.Root.Type == TypeDir:
+				cmds = append(cmds, "mkdir -p "+Quote(dest), "cp -r "+Quote(path.Join(c.Staging, p.Root.Path)+"/.")+" "+Quote(dest))
+			case into:
+				cmds = append(cmds, "mkdir -p "+Quote(dest), "cp -r "+s+" "+Quote(dest+"/"))
+			default:
+				cmds = append(cmds, "mkdir -p "+Quote(path.Dir(dest)), "cp -r "+s+" "+Quote(dest))
 			}
+			targets = append(targets, p.To)
 		}
 	} else {
 		// --from: the source's type is only known in the sandbox.

@@ -1,6 +1,10 @@
 package compiler
 
 import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -169,5 +173,51 @@ func TestStageFromStage(t *testing.T) {
 	// No second pre-build phase for a stage built on a stage.
 	if p.TotalSteps() != 3+3+1+4 {
 		t.Errorf("TotalSteps = %d", p.TotalSteps())
+	}
+}
+
+// WriteCopyTar names entries where the Script's cp puts them, with its
+// owners and modes: a directory's contents under the destination (the
+// destination itself a 0755 directory), files into a directory
+// destination by their base name, modes under umask 022 or --chmod.
+func TestWriteCopyTar(t *testing.T) {
+	ctx := testContext(t, map[string]string{"app/main.py": "x", "app/lib/l.py": "y", "req.txt": "r", "a.sh": "a", "b.sh": "b"})
+	b := &astBuilder{}
+	f := file(
+		b.copy("app /srv/"),
+		b.copy("req.txt /etc/req.txt", flag("chmod", "4750")),
+		b.copy("*.sh bin/"),
+		b.copy(". /all"),
+	)
+	p := mustCompile(t, f, Options{Context: ctx})
+	list := func(s *Step, uid, gid int) string {
+		t.Helper()
+		var buf strings.Builder
+		var tb bytes.Buffer
+		if err := ctx.WriteCopyTar(&tb, s.Copy, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(&tb)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&buf, "%s %o %d:%d %d\n", h.Name, h.Mode, h.Uid, h.Gid, h.Size)
+		}
+		return buf.String()
+	}
+	for i, want := range []string{
+		"srv/ 755 7:8 0\nsrv/lib/ 755 7:8 0\nsrv/lib/l.py 644 7:8 1\nsrv/main.py 644 7:8 1\n",
+		"etc/req.txt 4750 7:8 1\n",
+		"home/wrenn-user/bin/a.sh 644 7:8 1\nhome/wrenn-user/bin/b.sh 644 7:8 1\n",
+		"all/ 755 7:8 0\nall/a.sh 644 7:8 1\nall/app/ 755 7:8 0\nall/app/lib/ 755 7:8 0\nall/app/lib/l.py 644 7:8 1\nall/app/main.py 644 7:8 1\nall/b.sh 644 7:8 1\nall/req.txt 644 7:8 1\n",
+	} {
+		if got := list(p.Steps[3+i], 7, 8); got != want {
+			t.Errorf("COPY %d tar:\n%s\nwant:\n%s", i+1, got, want)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"path"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -80,6 +82,78 @@ func (c *Context) copyContent(w io.Writer, e *Entry) error {
 	}
 	if n != e.Size {
 		return fmt.Errorf("write context tar: %s changed since it was hashed (size %d, now %d)", e.Path, e.Size, n)
+	}
+	return nil
+}
+
+// WriteCopyTar writes a context COPY's files as a tar whose entries are
+// named by where they land in the sandbox (relative to /, Placements),
+// with what the copy Script leaves there: owner uid:gid on every entry
+// (the script's `chown -R`), modes as `cp` creates them under the
+// sandbox's umask 022 (setuid, setgid and sticky dropped, as the chown
+// drops them) or the --chmod mode, and a directory root's destination
+// itself as a 0755 directory (`mkdir -p`). Unpacked at / where no
+// Placement's To exists yet, it leaves the files the Script would; the
+// executor uses it to write a COPY straight into its destination.
+func (c *Context) WriteCopyTar(w io.Writer, spec *CopySpec, uid, gid int) error {
+	var chmod int64 = -1
+	if spec.Chmod != "" {
+		m, err := strconv.ParseUint(spec.Chmod, 8, 32)
+		if err != nil {
+			return fmt.Errorf("write copy tar: --chmod=%s: %w", spec.Chmod, err)
+		}
+		chmod = int64(m)
+	}
+	tw := tar.NewWriter(w)
+	put := func(name string, e *Entry) error {
+		h := &tar.Header{Name: strings.TrimPrefix(name, "/"), Uid: uid, Gid: gid, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
+		mode := int64(0o755)
+		if e != nil {
+			mode = int64(e.Mode) & 0o777 &^ 0o022
+		}
+		if chmod >= 0 {
+			mode = chmod
+		}
+		h.Mode = mode
+		switch {
+		case e == nil || e.Type == TypeDir:
+			h.Typeflag = tar.TypeDir
+			h.Name += "/"
+		case e.Type == TypeSymlink:
+			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, e.Link, 0o777
+		default:
+			h.Typeflag, h.Size = tar.TypeReg, e.Size
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return fmt.Errorf("write copy tar: %w", err)
+		}
+		if e == nil || e.Type != TypeFile {
+			return nil
+		}
+		return c.copyContent(tw, e)
+	}
+	for _, p := range spec.Placements() {
+		if p.Root.Type != TypeDir {
+			if err := put(p.To, p.Root); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := put(p.To, nil); err != nil {
+			return err
+		}
+		prefix := p.Root.Path + "/"
+		if p.Root.Path == "." {
+			prefix = ""
+		}
+		for _, e := range c.under(p.Root.Path) {
+			if err := put(path.Join(p.To, strings.TrimPrefix(e.Path, prefix)), e); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("write copy tar: %w", err)
 	}
 	return nil
 }

@@ -235,7 +235,14 @@ func (b *builder) runStep(ctx context.Context, sb *sandbox, s *compiler.Step) er
 		b.emit(Event{Type: "step-end", Step: s.ID, Phase: string(s.Phase), Cmd: s.Text, Status: "failed", Exit: exit, Elapsed: time.Since(t0), Output: lastLine(stdout, stderr)})
 		return err
 	}
-	if script := s.Script(); s.Kind != lang.KindStart && script != "" {
+	direct := false
+	if s.Copy != nil {
+		var err error
+		if direct, err = b.copyDirect(ctx, sb, s); err != nil {
+			return fail(fmt.Errorf("%s step %d failed: %w", s.Phase, s.ID, err))
+		}
+	}
+	if script := s.Script(); s.Kind != lang.KindStart && script != "" && !direct {
 		if s.Copy != nil {
 			prefix, err := b.stage(ctx, sb, s)
 			if err != nil {
@@ -291,7 +298,7 @@ func (b *builder) stage(ctx context.Context, sb *sandbox, s *compiler.Step) (pre
 		write = func(w io.Writer) error { _, err := w.Write(data); return err }
 	}
 	if ta, ok := b.req.Agent.(TarAgent); ok && b.facts.layers && !b.noExtract.Load() {
-		err := extractTar(ctx, ta, sb.id, c.Staging, write)
+		err := extractTar(ctx, ta, &lpb.ExtractTarHeader{SandboxId: sb.id, Path: c.Staging}, write)
 		if !errors.Is(err, errNoExtract) {
 			if err != nil {
 				return "", fmt.Errorf("extract build files: %w", err)
@@ -314,9 +321,9 @@ func (b *builder) stage(ctx context.Context, sb *sandbox, s *compiler.Step) (pre
 // errNoExtract: the agent answers ExtractTar with Unimplemented.
 var errNoExtract = errors.New("agent has no ExtractTar")
 
-// extractTar streams what write writes into dir of the sandbox, in chunks
-// of tarChunk bytes.
-func extractTar(ctx context.Context, ta TarAgent, sandboxID, dir string, write func(io.Writer) error) error {
+// extractTar streams what write writes to the sandbox's ExtractTar as hdr
+// says, in chunks of tarChunk bytes.
+func extractTar(ctx context.Context, ta TarAgent, hdr *lpb.ExtractTarHeader, write func(io.Writer) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st := ta.ExtractTar(ctx)
@@ -327,7 +334,7 @@ func extractTar(ctx context.Context, ta TarAgent, sandboxID, dir string, write f
 		}
 		return err
 	}
-	if err := st.Send(&lpb.ExtractTarRequest{Msg: &lpb.ExtractTarRequest_Header{Header: &lpb.ExtractTarHeader{SandboxId: sandboxID, Path: dir}}}); err != nil {
+	if err := st.Send(&lpb.ExtractTarRequest{Msg: &lpb.ExtractTarRequest_Header{Header: hdr}}); err != nil {
 		if errors.Is(err, io.EOF) { // the agent answered already: its error says why
 			return closeErr()
 		}

@@ -226,8 +226,14 @@ func cleanPath(p string) (string, error) {
 	return path.Clean(p), nil
 }
 
-// ExtractTar stores the tar's regular files under dir, as WriteFile would.
-func (f *Fake) ExtractTar(ctx context.Context, id, dir string, r io.Reader) (int64, error) {
+// ExtractTar stores the tar's regular files under spec.Dir, as WriteFile
+// would; a path of spec.Absent that is a file or a directory of one is
+// ErrExists.
+func (f *Fake) ExtractTar(ctx context.Context, id string, spec agent.ExtractSpec, r io.Reader) (int64, error) {
+	dir := spec.Dir
+	if err := f.checkAbsent(id, spec.Absent); err != nil {
+		return 0, err
+	}
 	tr := tar.NewReader(r)
 	var n int64
 	for {
@@ -570,5 +576,28 @@ func (f *Fake) Close(ctx context.Context) error {
 	defer f.mu.Unlock()
 	clear(f.sandboxes)
 	f.closed = true
+	return nil
+}
+
+// checkAbsent is ExtractSpec.Absent on the fake's flat file map: a path
+// exists when it is a file or a directory holding one.
+func (f *Fake) checkAbsent(id string, absent []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sb, err := f.sandbox(id)
+	if err != nil {
+		return err
+	}
+	for _, a := range absent {
+		p, err := cleanPath(a)
+		if err != nil {
+			return err
+		}
+		for name := range sb.files {
+			if name == p || strings.HasPrefix(name, strings.TrimSuffix(p, "/")+"/") {
+				return fmt.Errorf("%s: %w", a, agent.ErrExists)
+			}
+		}
+	}
 	return nil
 }

@@ -215,7 +215,7 @@ func BenchmarkCopyContext(b *testing.B) {
 				id := newSandbox(b, be, agent.SandboxSpec{})
 				b.StartTimer()
 				if way == "ExtractTar" {
-					if _, err := be.ExtractTar(ctx, id, "/tmp/build-files", bytes.NewReader(buf.Bytes())); err != nil {
+					if _, err := be.ExtractTar(ctx, id, agent.ExtractSpec{Dir: "/tmp/build-files"}, bytes.NewReader(buf.Bytes())); err != nil {
 						b.Fatal(err)
 					}
 				} else {

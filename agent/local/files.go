@@ -79,7 +79,8 @@ func (b *Backend) WriteFile(ctx context.Context, id, p string, content []byte) e
 // outside dir. Entries keep the tar's owners, modes, times and xattrs;
 // whiteout names are dropped. No tarball is written and nothing is held in
 // memory beyond one copy buffer.
-func (b *Backend) ExtractTar(ctx context.Context, id, dir string, r io.Reader) (int64, error) {
+func (b *Backend) ExtractTar(ctx context.Context, id string, spec agent.ExtractSpec, r io.Reader) (int64, error) {
+	dir := spec.Dir
 	clean, err := sandboxPath(dir)
 	if err != nil {
 		return 0, err
@@ -94,6 +95,11 @@ func (b *Backend) ExtractTar(ctx context.Context, id, dir string, r io.Reader) (
 		return 0, err
 	}
 	defer root.Close()
+	for _, a := range spec.Absent {
+		if err := checkAbsent(root, a); err != nil {
+			return 0, fmt.Errorf("extract into %s: %w", dir, err)
+		}
+	}
 	h, err := pathrs.MkdirAllHandle(root, clean, 0o755)
 	if err != nil {
 		return 0, fmt.Errorf("extract into %s: %w", dir, err)
@@ -104,7 +110,7 @@ func (b *Backend) ExtractTar(ctx context.Context, id, dir string, r io.Reader) (
 		return 0, fmt.Errorf("extract into %s: %w", dir, err)
 	}
 	defer d.Close()
-	n, err := extractTarAt(ctx, r, d, false)
+	n, err := extractTarAt(ctx, r, d, extractOpts{extractionTimes: spec.ExtractionTimes})
 	if err != nil {
 		return n, fmt.Errorf("extract into %s: %w", dir, err)
 	}
@@ -214,4 +220,42 @@ func (b *Backend) ReadFile(ctx context.Context, id, p string) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(f)
+}
+
+// checkAbsent fails with agent.ErrExists when p exists in root (its
+// parents resolved inside root, the last component not followed) or when
+// a parent that exists is not a directory: either way writing at p would
+// meet something already there. A missing parent means p is absent.
+func checkAbsent(root *os.File, p string) error {
+	clean, err := sandboxPath(p)
+	if err != nil {
+		return err
+	}
+	dir, base := path.Split(clean)
+	if base == "" {
+		return fmt.Errorf("%s: %w", p, agent.ErrExists) // the root
+	}
+	parent, err := pathrs.OpenatInRoot(root, dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w: %w", p, err, agent.ErrExists)
+	}
+	defer parent.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(parent.Fd()), &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("%s: parent is not a directory: %w", p, agent.ErrExists)
+	}
+	switch err := unix.Fstatat(int(parent.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case err == nil:
+		return fmt.Errorf("%s: %w", p, agent.ErrExists)
+	case errors.Is(err, unix.ENOENT):
+		return nil
+	default:
+		return err
+	}
 }

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"wrenn.dev/wrenn/agent"
 )
@@ -111,7 +113,7 @@ func TestExtractTar(t *testing.T) {
 		tw.Write([]byte(e.body))
 	}
 	tw.Close()
-	n, err := b.ExtractTar(ctx, id, "/tmp/build-files", &buf)
+	n, err := b.ExtractTar(ctx, id, agent.ExtractSpec{Dir: "/tmp/build-files"}, &buf)
 	if err != nil || n != 5 {
 		t.Fatalf("ExtractTar = %d, %v", n, err)
 	}
@@ -121,13 +123,50 @@ func TestExtractTar(t *testing.T) {
 		t.Errorf("extracted tree:\n%s\nwant:\n%s", got, want)
 	}
 
-	if _, err := b.ExtractTar(ctx, id, "../../x", bytes.NewReader(nil)); !errors.Is(err, agent.ErrPathEscape) {
+	if _, err := b.ExtractTar(ctx, id, agent.ExtractSpec{Dir: "../../x"}, bytes.NewReader(nil)); !errors.Is(err, agent.ErrPathEscape) {
 		t.Errorf("dir above /: %v, want ErrPathEscape", err)
 	}
-	if _, err := b.ExtractTar(ctx, id, "/tmp/x", strings.NewReader("not a tar at all, long enough to fill a header block? no")); !errors.Is(err, agent.ErrInvalid) {
+	if _, err := b.ExtractTar(ctx, id, agent.ExtractSpec{Dir: "/tmp/x"}, strings.NewReader("not a tar at all, long enough to fill a header block? no")); !errors.Is(err, agent.ErrInvalid) {
 		t.Errorf("garbage: %v, want ErrInvalid", err)
 	}
-	if _, err := b.ExtractTar(ctx, "nope", "/tmp", bytes.NewReader(nil)); !errors.Is(err, agent.ErrNotFound) {
+	if _, err := b.ExtractTar(ctx, "nope", agent.ExtractSpec{Dir: "/tmp"}, bytes.NewReader(nil)); !errors.Is(err, agent.ErrNotFound) {
 		t.Errorf("unknown sandbox: %v, want ErrNotFound", err)
+	}
+}
+
+// ExtractSpec.Absent refuses, before writing anything, when a path already
+// exists (through the rootfs's own symlinks, as the sandbox sees them) or a
+// parent is not a directory; ExtractionTimes stamps entries with the time
+// they are written instead of the tar's.
+func TestExtractTarAbsent(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	id := newSandbox(t, b, agent.SandboxSpec{})
+	mustRun(t, b, id, "mkdir -p /real/there && ln -s /real /via && echo x > /file")
+	oneFile := func(name string) *bytes.Buffer {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: 3, ModTime: time.Unix(1000, 0)})
+		tw.Write([]byte("new"))
+		tw.Close()
+		return &buf
+	}
+	for _, absent := range []string{"/real/there", "/via/there", "/file/below", "/"} {
+		_, err := b.ExtractTar(ctx, id, agent.ExtractSpec{Dir: "/", Absent: []string{"/fresh/x", absent}}, oneFile("fresh/x"))
+		if !errors.Is(err, agent.ErrExists) {
+			t.Errorf("absent %s: %v, want ErrExists", absent, err)
+		}
+	}
+	if got := mustRun(t, b, id, "ls /fresh >/dev/null 2>&1 || echo none"); got != "none\n" {
+		t.Errorf("a refused extraction wrote /fresh: %q", got)
+	}
+	start := time.Now().Add(-2 * time.Second)
+	if _, err := b.ExtractTar(ctx, id, agent.ExtractSpec{Dir: "/", Absent: []string{"/fresh/x", "/via/new"}, ExtractionTimes: true}, oneFile("fresh/x")); err != nil {
+		t.Fatalf("absent paths: %v", err)
+	}
+	got := mustRun(t, b, id, "cat /fresh/x; echo; stat -c %Y /fresh/x")
+	lines := strings.Fields(got)
+	if len(lines) != 2 || lines[0] != "new" || lines[1] < fmt.Sprint(start.Unix()) {
+		t.Errorf("extracted %q, want content new and a time after %d", got, start.Unix())
 	}
 }

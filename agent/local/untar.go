@@ -63,13 +63,20 @@ func extractTar(ctx context.Context, r io.Reader, dest string, asLayer bool) err
 		return err
 	}
 	defer root.Close()
-	_, err = extractTarAt(ctx, r, root, asLayer)
+	_, err = extractTarAt(ctx, r, root, extractOpts{asLayer: asLayer})
 	return err
+}
+
+// extractOpts are extractTarAt's choices: asLayer as for extractTar;
+// extractionTimes leaves entries the time they are written (as `cp`
+// does) instead of the tar's.
+type extractOpts struct {
+	asLayer, extractionTimes bool
 }
 
 // extractTarAt is extractTar into the directory root, returning the number
 // of entries extracted.
-func extractTarAt(ctx context.Context, r io.Reader, root *os.File, asLayer bool) (int64, error) {
+func extractTarAt(ctx context.Context, r io.Reader, root *os.File, o extractOpts) (int64, error) {
 	tr := tar.NewReader(r)
 	var n int64
 	for {
@@ -83,14 +90,14 @@ func extractTarAt(ctx context.Context, r io.Reader, root *os.File, asLayer bool)
 		if err != nil {
 			return n, fmt.Errorf("reading tar: %w: %w", err, errInvalid)
 		}
-		if err := extractEntry(root, tr, hdr, asLayer); err != nil {
+		if err := extractEntry(root, tr, hdr, o); err != nil {
 			return n, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
 		}
 		n++
 	}
 }
 
-func extractEntry(root *os.File, tr io.Reader, hdr *tar.Header, asLayer bool) error {
+func extractEntry(root *os.File, tr io.Reader, hdr *tar.Header, o extractOpts) error {
 	name, err := cleanEntry(hdr.Name)
 	if err != nil {
 		return err
@@ -100,7 +107,7 @@ func extractEntry(root *os.File, tr io.Reader, hdr *tar.Header, asLayer bool) er
 	}
 	dir, base := path.Split(name)
 	if base == opaqueMarker || strings.HasPrefix(base, whiteoutPrefix) {
-		if !asLayer {
+		if !o.asLayer {
 			return nil
 		}
 		parent, err := pathrs.MkdirAllHandle(root, "/"+dir, 0o755)
@@ -200,7 +207,7 @@ func extractEntry(root *os.File, tr io.Reader, hdr *tar.Header, asLayer bool) er
 			}
 		}
 	}
-	if hdr.Typeflag != tar.TypeDir {
+	if hdr.Typeflag != tar.TypeDir && !o.extractionTimes {
 		mt := hdr.ModTime
 		if mt.IsZero() {
 			mt = time.Unix(0, 0)

@@ -1434,9 +1434,18 @@ type ExtractTarHeader struct {
 	SandboxId string                 `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3" json:"sandbox_id,omitempty"`
 	// path is the directory to extract into, absolute in the sandbox (or
 	// relative to /), resolved inside its rootfs.
-	Path          string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// absent lists paths (in the sandbox, resolved inside its rootfs as
+	// path is) that must not exist: when one does, or its parent is not a
+	// directory, the call fails with FailedPrecondition before anything is
+	// written. COPY uses it to write its files straight into their
+	// destination only when that cannot meet an existing file.
+	Absent []string `protobuf:"bytes,3,rep,name=absent,proto3" json:"absent,omitempty"`
+	// extraction_times gives every entry the time it is written instead of
+	// the tar's time, as `cp` does.
+	ExtractionTimes bool `protobuf:"varint,4,opt,name=extraction_times,json=extractionTimes,proto3" json:"extraction_times,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ExtractTarHeader) Reset() {
@@ -1481,6 +1490,20 @@ func (x *ExtractTarHeader) GetPath() string {
 		return x.Path
 	}
 	return ""
+}
+
+func (x *ExtractTarHeader) GetAbsent() []string {
+	if x != nil {
+		return x.Absent
+	}
+	return nil
+}
+
+func (x *ExtractTarHeader) GetExtractionTimes() bool {
+	if x != nil {
+		return x.ExtractionTimes
+	}
+	return false
 }
 
 type ExtractTarResponse struct {
@@ -1630,11 +1653,13 @@ const file_wrenn_agent_v1_layer_proto_rawDesc = "" +
 	"\x11ExtractTarRequest\x12:\n" +
 	"\x06header\x18\x01 \x01(\v2 .wrenn.agent.v1.ExtractTarHeaderH\x00R\x06header\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x05\n" +
-	"\x03msg\"E\n" +
+	"\x03msg\"\x88\x01\n" +
 	"\x10ExtractTarHeader\x12\x1d\n" +
 	"\n" +
 	"sandbox_id\x18\x01 \x01(\tR\tsandboxId\x12\x12\n" +
-	"\x04path\x18\x02 \x01(\tR\x04path\".\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x16\n" +
+	"\x06absent\x18\x03 \x03(\tR\x06absent\x12)\n" +
+	"\x10extraction_times\x18\x04 \x01(\bR\x0fextractionTimes\".\n" +
 	"\x12ExtractTarResponse\x12\x18\n" +
 	"\aentries\x18\x01 \x01(\x03R\aentries2\xdf\a\n" +
 	"\fLayerService\x12A\n" +
