@@ -95,6 +95,7 @@ type compiler struct {
 	intSlab   []int
 	byteSlab  []byte
 	restBuf   []byte // scratch for a step's preimage rest
+	resultEnv []byte // Result.DefaultEnv as preimage JSON
 	stepsLeft int    // instructions not lowered yet, to size stepSlab
 }
 
@@ -262,6 +263,11 @@ type chain struct {
 	// vars mirrors st.env and st.args with what keys share while they
 	// do not change (encodings, the hashed key prefix).
 	vars envState
+	// chown is chownSpec("", chownUser), kept while the user stays.
+	chownUser, chown string
+	// uw is appendUserWorkdir of uwUser and uwWorkdir.
+	uw                []byte
+	uwUser, uwWorkdir string
 }
 
 func (c *compiler) compileStage(s *lang.Stage, isTarget bool) {
@@ -381,8 +387,12 @@ func (ch *chain) add(st *Step, rf *restFields, extraKeys []digest.Digest, extraI
 	}
 	var keys [2]digest.Digest
 	r := *rf // a local copy, so that keys stays on the stack
-	r.user, r.workdir, r.kind = ch.st.user, ch.st.workdir, string(st.Kind)
-	r.parents = append(append(keys[:0], ch.parentKey), extraKeys...)
+	if ch.uw == nil || ch.uwUser != ch.st.user || ch.uwWorkdir != ch.st.workdir {
+		ch.uwUser, ch.uwWorkdir = ch.st.user, ch.st.workdir
+		ch.uw = appendUserWorkdir(ch.uw[:0], ch.uwUser, ch.uwWorkdir)
+	}
+	r.userWorkdir, r.kind = ch.uw, string(st.Kind)
+	r.parents, r.plainParents = append(append(keys[:0], ch.parentKey), extraKeys...), true
 	c.restBuf = appendRest(c.restBuf[:0], &r)
 	st.rest = c.bytes(c.restBuf)
 	st.Key = ch.vars.key(st.rest)
@@ -461,7 +471,7 @@ func (ch *chain) workdir(phase Phase, text string, r lang.Range, p string, noCac
 // lower turns one recipe instruction into a step.
 func (ch *chain) lower(in lang.Instruction) *Step {
 	n := in.Node()
-	text := CanonicalText(in)
+	text := canonicalText(ch.c.file, in)
 	switch x := in.(type) {
 	case *lang.RunInstr:
 		return ch.run(PhaseRecipe, text, n.Range, x.Cmd.Text, x.User, x.Timeout, n.NoCache)
@@ -513,7 +523,14 @@ func (ch *chain) arg(x *lang.ArgInstr, text string) *Step {
 
 func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 	c := ch.c
-	spec := &CopySpec{FromStage: -1, Staging: StagingDir, Chmod: x.Chmod, Chown: chownSpec(x.Chown, ch.st.user)}
+	if ch.chownUser != ch.st.user || ch.chown == "" {
+		ch.chownUser, ch.chown = ch.st.user, chownSpec("", ch.st.user)
+	}
+	chown := ch.chown
+	if x.Chown != "" {
+		chown = chownSpec(x.Chown, ch.st.user)
+	}
+	spec := &CopySpec{FromStage: -1, Staging: StagingDir, Chmod: x.Chmod, Chown: chown}
 	dest := x.Dest.Value
 	if !path.IsAbs(dest) {
 		base := ch.st.workdir
@@ -531,7 +548,7 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 		r := n0(x.Flag("chmod"), x.Range)
 		c.errorAt(r, CodeCopyChmodInvalid, fmt.Sprintf("--chmod=%s is not an octal mode", x.Chmod), "write three or four octal digits, e.g. --chmod=0755")
 	}
-	var ok []string
+	ok := make([]string, 0, len(x.Sources))
 	for _, src := range x.Sources {
 		if x.From != "" {
 			// Paths in another stage's filesystem, absolute or not.
@@ -598,7 +615,9 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 				sel, err = ctx.Select(good)
 			}
 			if err == nil {
-				rf.inputs, err = ctx.Inputs(sel)
+				if err = ctx.Hash(sel.Files); err == nil {
+					rf.entries = sel.Files // the key's inputs
+				}
 				spec.Selection = sel
 			}
 			if err != nil {
@@ -644,6 +663,7 @@ func (c *compiler) result(ch *chain, hc *lang.HealthcheckInstr, starts []*Step) 
 	res.DefaultUser = ch.st.user
 	res.DefaultWorkdir = ch.st.workdir
 	res.DefaultEnv = FilterRuntimeEnv(ch.st.env)
+	c.resultEnv = ch.vars.env.appendJSON(nil, RuntimeEnvVars) // DefaultEnv encoded
 	res.Start = []int{}
 	for _, s := range starts {
 		res.Start = append(res.Start, s.ID)
@@ -670,13 +690,16 @@ func (c *compiler) result(ch *chain, hc *lang.HealthcheckInstr, starts []*Step) 
 // template keeps beyond its files.
 func (c *compiler) finalKey(last digest.Digest) {
 	res := &c.plan.Result
-	args := map[string]string{"final": string(res.Final), "start": res.StartScript}
+	args := []strPair{{"final", string(res.Final)}, {"start", res.StartScript}}
 	if res.Healthcheck != nil {
-		args["healthcheck"] = res.Healthcheck.Cmd
+		args = append(args, strPair{"healthcheck", res.Healthcheck.Cmd})
 	}
-	pre := &Preimage{Version: PreimageVersion, Kind: "RESULT", Parents: []digest.Digest{last}, Args: args,
-		User: res.DefaultUser, Workdir: res.DefaultWorkdir, Env: res.DefaultEnv}
-	res.Preimage = pre.Encode()
+	// Preimage{Kind: "RESULT", Env: res.DefaultEnv, …}.Encode(), with the
+	// env encoded from the chain's sorted variables rather than sorted
+	// again.
+	b := appendStatePrefix(nil, PreimageVersion, c.resultEnv, []byte("{}"))
+	res.Preimage = appendRest(b, &restFields{user: res.DefaultUser, workdir: res.DefaultWorkdir, kind: "RESULT",
+		args: args, parents: []digest.Digest{last}})
 	res.Key = digest.FromBytes(res.Preimage)
 }
 

@@ -24,13 +24,25 @@ import (
 // preimage's rest.
 type envState struct {
 	env, args varList
-	valid     bool   // prefix and hstate match env and args
-	prefix    []byte // scratch: the state prefix
-	hstate    []byte // sha256 state after writing prefix (AppendBinary)
+	valid     bool   // hstate matches env and args
+	buf       []byte // scratch: the part of the prefix being hashed
+	hstate    []byte // sha256 state after the whole prefix (AppendBinary)
+	// cps[j] is the sha256 state after the prefix's head and the first
+	// (j+1)*cpVars variables; cps[:cpValid] match env. A change to the
+	// variable at index i keeps the checkpoints before it, so an ENV
+	// rehashes the env from the nearest checkpoint before its variable,
+	// not from the start.
+	cps     [][]byte
+	cpValid int
 
 	h   hash.Hash // reused for every step's key
 	sum []byte
 }
+
+// cpVars is how many variables lie between two checkpoints: about 500
+// bytes of typical variables, so a checkpoint (a ~110-byte state) costs
+// little next to the hashing it saves.
+const cpVars = 16
 
 // envVar is one variable with its encoding.
 type envVar struct {
@@ -77,13 +89,19 @@ func (l varList) del(k string) varList {
 	return l
 }
 
-// appendJSON appends the list as a JSON object (appendStringMap's bytes).
-func (l varList) appendJSON(b []byte) []byte {
+// appendJSON appends the list without the names in skip as a JSON object
+// (appendStringMap's bytes).
+func (l varList) appendJSON(b []byte, skip []string) []byte {
 	b = append(b, '{')
-	for i, v := range l {
-		if i > 0 {
+	first := true
+	for _, v := range l {
+		if len(skip) > 0 && slices.Contains(skip, v.key) {
+			continue
+		}
+		if !first {
 			b = append(b, ',')
 		}
+		first = false
 		b = append(b, v.json...)
 	}
 	return append(b, '}')
@@ -92,47 +110,77 @@ func (l varList) appendJSON(b []byte) []byte {
 // reset rebuilds the lists from the state's maps (at a stage start).
 func (e *envState) reset(env, args map[string]string) {
 	e.env, e.args = listOf(env), listOf(args)
-	e.valid = false
+	e.valid, e.cpValid = false, 0
 }
 
-func (e *envState) setEnv(k, v string) { e.env, e.valid = e.env.set(k, v), false }
+func (e *envState) setEnv(k, v string) {
+	i, found := e.env.find(k)
+	if found {
+		e.env[i] = newVar(k, v)
+	} else {
+		e.env = slices.Insert(e.env, i, newVar(k, v))
+	}
+	e.valid, e.cpValid = false, min(e.cpValid, i/cpVars)
+}
+
 func (e *envState) setArg(k, v string) { e.args, e.valid = e.args.set(k, v), false }
 func (e *envState) delArg(k string)    { e.args, e.valid = e.args.del(k), false }
 
+// refresh hashes the state prefix, `{"version":V,"env":{…},"build_args":{…}`
+// (appendStatePrefix's bytes), from the last valid checkpoint on.
 func (e *envState) refresh() {
 	if e.valid {
 		return
 	}
 	e.valid = true
-	e.prefix = e.appendPrefix(e.prefix[:0])
 	if e.h == nil {
 		e.h = sha256.New()
 	}
-	e.h.Reset()
-	e.h.Write(e.prefix)
-	st, err := e.h.(encoding.BinaryAppender).AppendBinary(e.hstate[:0])
+	b := e.buf[:0]
+	start := e.cpValid * cpVars
+	if e.cpValid == 0 {
+		e.h.Reset()
+		b = append(b, `{"version":`...)
+		b = strconv.AppendInt(b, PreimageVersion, 10)
+		b = append(b, `,"env":{`...)
+	} else {
+		e.unmarshal(e.cps[e.cpValid-1])
+	}
+	for i := start; i < len(e.env); i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e.env[i].json...)
+		if (i+1)%cpVars == 0 {
+			e.h.Write(b)
+			b = b[:0]
+			j := (i+1)/cpVars - 1
+			if j == len(e.cps) {
+				e.cps = append(e.cps, nil)
+			}
+			e.cps[j] = e.marshal(e.cps[j][:0])
+			e.cpValid = j + 1
+		}
+	}
+	b = append(b, `},"build_args":`...)
+	b = e.args.appendJSON(b, nil)
+	e.h.Write(b)
+	e.buf = b
+	e.hstate = e.marshal(e.hstate[:0])
+}
+
+func (e *envState) marshal(b []byte) []byte {
+	st, err := e.h.(encoding.BinaryAppender).AppendBinary(b)
 	if err != nil {
 		panic("compiler: sha256 state: " + err.Error())
 	}
-	e.hstate = st
+	return st
 }
 
-// appendPrefix is appendStatePrefix of the lists, written in place.
-func (e *envState) appendPrefix(b []byte) []byte {
-	n := 64
-	for _, v := range e.env {
-		n += len(v.json) + 1
+func (e *envState) unmarshal(st []byte) {
+	if err := e.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st); err != nil {
+		panic("compiler: sha256 state: " + err.Error())
 	}
-	for _, v := range e.args {
-		n += len(v.json) + 1
-	}
-	b = slices.Grow(b, n)
-	b = append(b, `{"version":`...)
-	b = strconv.AppendInt(b, PreimageVersion, 10)
-	b = append(b, `,"env":`...)
-	b = e.env.appendJSON(b)
-	b = append(b, `,"build_args":`...)
-	return e.args.appendJSON(b)
 }
 
 // key returns the key of the preimage made of the state prefix and rest,
@@ -140,9 +188,7 @@ func (e *envState) appendPrefix(b []byte) []byte {
 // assembled.
 func (e *envState) key(rest []byte) digest.Digest {
 	e.refresh()
-	if err := e.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(e.hstate); err != nil {
-		panic("compiler: sha256 state: " + err.Error())
-	}
+	e.unmarshal(e.hstate)
 	e.h.Write(rest)
 	e.sum = e.h.Sum(e.sum[:0])
 	return sha256Digest(e.sum)

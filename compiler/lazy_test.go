@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -229,7 +230,8 @@ func canonicalTextJoin(in lang.Instruction) string {
 
 func TestCanonicalTextMatchesJoin(t *testing.T) {
 	srcs := []string{lazyStateFile,
-		"run --timeout=1m --user=root --no-cache make\nCOPY --chmod=0755 --chown=a:b a b* /d/\nARG X=1\nENV K=v w\nHEALTHCHECK --retries=3 --interval=1s CMD curl x\nFROM base AS x\nrun\n"}
+		"run --timeout=1m --user=root --no-cache make\nCOPY --chmod=0755 --chown=a:b a b* /d/\nARG X=1\nENV K=v w\nHEALTHCHECK --retries=3 --interval=1s CMD curl x\nFROM base AS x\nrun\n",
+		"FROM  base  AS  x\nRUN  echo\nRUN echo \\\n  two\nCOPY a  b\nWORKDIR /a b \nENV A=1\nArg B\nUSER u\t\nSTART x\n"}
 	names, _ := filepath.Glob(filepath.Join(wrennfileDir, "*"))
 	for _, n := range names {
 		b, err := os.ReadFile(n)
@@ -244,13 +246,68 @@ func TestCanonicalTextMatchesJoin(t *testing.T) {
 		for _, st := range f.Stages {
 			for _, in := range st.Instructions {
 				n++
-				if got, want := CanonicalText(in), canonicalTextJoin(in); got != want {
+				want := canonicalTextJoin(in)
+				if got := CanonicalText(in); got != want {
 					t.Errorf("CanonicalText = %q, want %q", got, want)
+				}
+				if got := canonicalText(f, in); got != want {
+					t.Errorf("canonicalText from the source = %q, want %q", got, want)
 				}
 			}
 		}
 	}
 	if n < 50 {
 		t.Errorf("compared %d instructions", n)
+	}
+}
+
+// TestKeysAcrossCheckpoints changes variables before, between and after
+// the hash checkpoints (every cpVars variables) of a long env, in an
+// order that inserts at the front, the middle and the end and replaces,
+// with ARGs changing in between: every key must be the digest of the
+// preimage Step.Preimage builds from the maps alone.
+func TestKeysAcrossCheckpoints(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("FROM minimal\n")
+	n := 5*cpVars + 3
+	for i := range 3 * n {
+		k := (i * 37) % n // a permutation of 0..n-1, three times over
+		fmt.Fprintf(&b, "ENV V%03d=%d-%d\n", k, i, k)
+		if i%7 == 0 {
+			fmt.Fprintf(&b, "ARG A%d=%d\n", i%3, i)
+		}
+		if i%11 == 0 {
+			b.WriteString("ARG A1\n")
+		}
+		fmt.Fprintf(&b, "RUN echo %d\n", i)
+	}
+	f, diags := lang.Parse("Wrennfile", []byte(b.String()))
+	if diags.HasErrors() {
+		t.Fatal(diags.Errors())
+	}
+	p, cdiags := Compile(f, Options{})
+	if cdiags.HasErrors() {
+		t.Fatal(cdiags.Errors())
+	}
+	for _, s := range p.Steps {
+		if digest.FromBytes(s.Preimage()) != s.Key {
+			t.Fatalf("step %d %s: key is not the digest of its preimage", s.ID, s.Text)
+		}
+	}
+	if last := p.Steps[len(p.Steps)-1]; len(last.Env()) < n {
+		t.Errorf("env has %d variables, want at least %d", len(last.Env()), n)
+	}
+}
+
+// TestCanonicalTextSharesSource: an instruction written canonically is
+// its own text, taken from the source without an allocation.
+func TestCanonicalTextSharesSource(t *testing.T) {
+	f, _ := lang.Parse("Wrennfile", []byte("RUN echo hi && make\n"))
+	in := f.Stages[0].Instructions[0]
+	if got := canonicalText(f, in); got != "RUN echo hi && make" {
+		t.Fatalf("text %q", got)
+	}
+	if n := testing.AllocsPerRun(10, func() { canonicalText(f, in) }); n != 0 {
+		t.Errorf("%v allocations per text", n)
 	}
 }

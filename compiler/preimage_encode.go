@@ -167,19 +167,28 @@ type strPair struct{ k, v string }
 // fills them without building a Preimage (and its args map) per step.
 type restFields struct {
 	user, workdir, kind string
-	args                []strPair // any order: sorted in place when written
-	base                *BaseIdentity
-	sources             []string
-	inputs              []InputFile
-	parents             []digest.Digest
+	// userWorkdir, when set, is the user and workdir members already
+	// encoded (`,"user":…,"workdir":…`): Compile keeps them while they
+	// do not change.
+	userWorkdir []byte
+	// plainParents says the parents are digests this package made, which
+	// need no JSON escaping.
+	plainParents bool
+	args         []strPair // any order: sorted in place when written
+	base         *BaseIdentity
+	sources      []string
+	inputs       []InputFile
+	entries      []*Entry // hashed entries, written as inputs when inputs is empty
+	parents      []digest.Digest
 }
 
 // appendRest appends r's members and closes the object.
 func appendRest(b []byte, r *restFields) []byte {
-	b = append(b, `,"user":`...)
-	b = appendJSONString(b, r.user)
-	b = append(b, `,"workdir":`...)
-	b = appendJSONString(b, r.workdir)
+	if r.userWorkdir != nil {
+		b = append(b, r.userWorkdir...)
+	} else {
+		b = appendUserWorkdir(b, r.user, r.workdir)
+	}
 	b = append(b, `,"kind":`...)
 	b = appendJSONString(b, r.kind)
 	b = append(b, `,"args":{`...)
@@ -227,16 +236,40 @@ func appendRest(b []byte, r *restFields) []byte {
 			b = appendInput(b, &f)
 		}
 		b = append(b, ']')
+	} else if len(r.entries) > 0 {
+		b = append(b, `,"inputs":[`...)
+		for i, e := range r.entries {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			f := e.input()
+			b = appendInput(b, &f)
+		}
+		b = append(b, ']')
 	}
 	b = append(b, `,"parents":[`...)
 	for i, d := range r.parents {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, string(d))
+		if r.plainParents {
+			b = append(b, '"')
+			b = append(b, d...)
+			b = append(b, '"')
+		} else {
+			b = appendJSONString(b, string(d))
+		}
 	}
 	b = append(b, ']')
 	return append(b, '}')
+}
+
+// appendUserWorkdir appends the user and workdir members.
+func appendUserWorkdir(b []byte, user, workdir string) []byte {
+	b = append(b, `,"user":`...)
+	b = appendJSONString(b, user)
+	b = append(b, `,"workdir":`...)
+	return appendJSONString(b, workdir)
 }
 
 func appendInput(b []byte, f *InputFile) []byte {

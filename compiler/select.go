@@ -55,6 +55,22 @@ func hasMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
 // crosses `/`), as Docker's COPY does. A source that matches nothing is a
 // *SourceError with Missing set.
 func (c *Context) Select(sources []string) (*Selection, error) {
+	if len(sources) == 1 && !hasMeta(sources[0]) {
+		// The common COPY of one file or symlink: one allocation.
+		if src, err := CleanSource(sources[0]); err == nil && src != "." {
+			if e, ok := c.entries[src]; ok && e.Type != TypeDir {
+				one := &struct {
+					sel   Selection
+					match [1]Match
+					root  [1]*Entry
+					file  [1]*Entry
+				}{root: [1]*Entry{e}, file: [1]*Entry{e}}
+				one.match[0] = Match{Source: src, Roots: one.root[:]}
+				one.sel = Selection{Matches: one.match[:], Files: one.file[:]}
+				return &one.sel, nil
+			}
+		}
+	}
 	sel := &Selection{}
 	seen := map[string]bool{}
 	add := func(e *Entry) {
@@ -113,7 +129,12 @@ func (c *Context) Inputs(sel *Selection) ([]InputFile, error) {
 	}
 	out := make([]InputFile, len(sel.Files))
 	for i, e := range sel.Files {
-		out[i] = InputFile{Path: e.Path, Type: string(e.Type), Mode: e.Mode, Link: e.Link, Digest: e.Digest()}
+		out[i] = e.input()
 	}
 	return out, nil
+}
+
+// input is the entry as a key input.
+func (e *Entry) input() InputFile {
+	return InputFile{Path: e.Path, Type: string(e.Type), Mode: e.Mode, Link: e.Link, Digest: e.Digest()}
 }

@@ -23,6 +23,19 @@ type File struct {
 	// Recipe is true when the file came from the seed's JSON list of lines
 	// (ParseRecipe): line N is element N.
 	Recipe bool
+
+	text string // Source as a string; the AST's strings are substrings of it
+}
+
+// SourceText returns the source text r covers as a substring of one
+// string the parser made of Source (no copy: callers may keep it, as they
+// keep the AST's strings). It is "" for a file the parser did not make and
+// for a range outside the source.
+func (f *File) SourceText(r Range) string {
+	if r.Start.Offset < 0 || r.End.Offset < r.Start.Offset || r.End.Offset > len(f.text) {
+		return ""
+	}
+	return f.text[r.Start.Offset:r.End.Offset]
 }
 
 // Directive is one `# wrenn:key=value` line of the top-of-file block.

@@ -86,6 +86,7 @@ func trimRight(src []byte, s, e int) int {
 func (sc *scanner) scan() []*logical {
 	src := sc.src
 	sc.text = string(src)
+	sc.p.file.text = sc.text
 	sc.offsets = make([]int, 0, len(src)+len(sc.lines)+1)
 	out := make([]*logical, 0, len(sc.lines))
 	slab := make([]logical, len(sc.lines))
