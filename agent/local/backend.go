@@ -58,7 +58,8 @@ type Backend struct {
 	// that something is still in use.
 	storeMu sync.Mutex
 
-	sync *syncer // background writeback of committed layers
+	sync   *syncer // background writeback of committed layers
+	bootID string  // this boot's id, in unsynced markers
 
 	meta metaCache // decoded meta.json files (metacache.go)
 
@@ -123,17 +124,20 @@ func New(opts Options) (*Backend, error) {
 	if err := b.acquireLock(); err != nil {
 		return nil, err
 	}
+	b.bootID = bootID()
+	b.sync = newSyncer(root)
 	if err := b.recover(); err != nil {
+		b.sync.halt()
 		b.lock.Close()
 		return nil, fmt.Errorf("local backend: cleaning up %s: %w", root, err)
 	}
 	id, err := agent.LoadOrCreateID(filepath.Join(root, "agent-id"))
 	if err != nil {
+		b.sync.halt()
 		b.lock.Close()
 		return nil, fmt.Errorf("local backend: %w", err)
 	}
 	b.agentID = id
-	b.sync = newSyncer(root)
 	return b, nil
 }
 

@@ -10,8 +10,10 @@
 //	templates/<id>/       meta.json + rootfs/ (an imported or bootstrapped
 //	                      base's full tree, or a snapshot's or flattened
 //	                      base's own diff on top of its parent chain)
+//	                      + unsynced, as a layer's, for snapshot and flatten
 //	layers/<id>/          meta.json + diff/ (an overlay upper directory)
-//	                      + unsynced while its files may not be on disk
+//	                      + unsynced (holding the boot id) while its files
+//	                      may not be on disk
 //	l/<short>             short symlinks to every rootfs/ and diff/, so a
 //	                      100-layer lowerdir fits in one page (as overlay2)
 //	sandboxes/<key>/      upper/ work/ merged/ bundle/ of a live sandbox
@@ -23,10 +25,16 @@
 // in every hierarchy (v1 or v2), so cleanup finds this root's only.
 //
 // Invariants: a layer or template directory is visible only once complete
-// (written under tmp/, metadata fsynced, then renamed); a crash leaves at
-// most garbage in tmp/ and sandboxes/, which New removes together with
-// stale mounts, runc containers and cgroups, and layers still marked
-// unsynced (with what sits on them: see durable.go). Paths from callers are
+// (written under tmp/, then renamed: bases with their metadata fsynced,
+// layers, snapshots and flattened templates with an unsynced marker that
+// the background syncer clears after a syncfs); a crash leaves at most
+// garbage in tmp/ and sandboxes/, which New removes together with stale
+// mounts, runc containers and cgroups, and whatever is still marked
+// unsynced by another boot (with what sits on it: see durable.go). A
+// marker of this boot means only the process ended: the files are whole in
+// the page cache, and New syncs them. No build step waits for the disk:
+// the syncer waits for commits to pause, and Close hands what is pending
+// to a detached `sync -f` that outlives the process. Paths from callers are
 // resolved inside a sandbox's rootfs with openat2 RESOLVE_IN_ROOT
 // (pathrs-lite), so symlinks and ".." never reach the host.
 //
@@ -52,7 +60,7 @@
 //
 // What this backend cannot do: it keeps no memory state. CommitLayer
 // remounts the overlay: with no START it runs no runc at all (unmount,
-// syncfs, rename, mount); after a START it stops the long-lived container
+// rename, digest, mount); after a START it stops the long-lived container
 // first, so background processes end at a commit (commits happen between
 // build steps), and the next Exec is one-shot again. A snapshot records the
 // START commands and runs them again in every sandbox created from it.

@@ -2,23 +2,66 @@ package local
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// unsyncedMarker, in a layer's directory, says that the layer's files may
-// not be on disk yet. A commit does not wait for its files to reach the
-// disk (writing back a 50 MB COPY takes longer than the rest of the
-// commit): the layer is published with the marker, and the syncer removes
-// the marker once a syncfs has covered it. After a crash, New removes every
-// layer that still has one, and whatever sits on it, so a layer that
-// survives a crash is whole. Snapshots and flattened templates (once per
-// build) sync before they are published.
+// unsyncedMarker, in a layer's or template's directory, says that its
+// files may not be on disk yet. A commit, snapshot or flatten does not
+// wait for its files to reach the disk (writing back a 50 MB COPY takes
+// longer than the rest of a build step): the directory is published with
+// the marker, which holds the kernel's boot id, and the syncer removes the
+// marker once a syncfs has covered it.
+//
+// When New finds a marker, the boot id tells what happened. The same boot:
+// the process ended (a crash, a kill, or a Close that left the sync to a
+// detached process) but the kernel still holds every written page, so the
+// files are whole; New keeps the directory and syncs it. Another boot (or
+// no id): the machine went down and pages may be lost; New removes the
+// directory and whatever sits on it, so whatever survives a crash is whole.
+// Bases (bootstrapped or imported) sync before they are published.
 const unsyncedMarker = "unsynced"
 
-// syncer writes committed layers back to disk in the background.
+// bootID is this boot's /proc/sys/kernel/random/boot_id ("" if unknown:
+// then every marker counts as another boot's).
+func bootID() string {
+	data, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// writeMarker marks dir as not yet on disk, for this boot.
+func (b *Backend) writeMarker(dir string) error {
+	return os.WriteFile(filepath.Join(dir, unsyncedMarker), []byte(b.bootID+"\n"), 0o600)
+}
+
+// markedBy reports whether dir has a marker and whether this boot wrote it.
+func (b *Backend) markedBy(dir string) (marked, thisBoot bool) {
+	data, err := os.ReadFile(filepath.Join(dir, unsyncedMarker))
+	if err != nil {
+		return !os.IsNotExist(err), false
+	}
+	return true, b.bootID != "" && strings.TrimSpace(string(data)) == b.bootID
+}
+
+// Syncer timing: a round starts once commits have paused for syncQuiet,
+// or syncMaxDelay after the first waiting one, so a build's steps do not
+// compete with the writeback of the layers before them.
+const (
+	syncQuiet    = 500 * time.Millisecond
+	syncMaxDelay = 5 * time.Second
+)
+
+// syncer writes committed layers and templates back to disk in the
+// background.
 type syncer struct {
 	root string
 	kick chan struct{} // buffered 1: a round is wanted
@@ -26,7 +69,7 @@ type syncer struct {
 	done chan struct{}
 
 	mu      sync.Mutex
-	pending []string // layer directories whose marker a sync will clear
+	pending []string // directories whose marker a sync will clear
 }
 
 func newSyncer(root string) *syncer {
@@ -35,10 +78,10 @@ func newSyncer(root string) *syncer {
 	return s
 }
 
-// add asks for layerDir's marker to be cleared after the next syncfs.
-func (s *syncer) add(layerDir string) {
+// add asks for dir's marker to be cleared after a coming syncfs.
+func (s *syncer) add(dir string) {
 	s.mu.Lock()
-	s.pending = append(s.pending, layerDir)
+	s.pending = append(s.pending, dir)
 	s.mu.Unlock()
 	select {
 	case s.kick <- struct{}{}:
@@ -48,25 +91,43 @@ func (s *syncer) add(layerDir string) {
 
 func (s *syncer) loop() {
 	defer close(s.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var first time.Time // when the oldest waiting kick came; zero: none
 	for {
 		select {
 		case <-s.kick:
+			now := time.Now()
+			if first.IsZero() {
+				first = now
+			}
+			wait := min(syncQuiet, first.Add(syncMaxDelay).Sub(now))
+			timer.Reset(max(wait, 0))
+		case <-timer.C:
+			first = time.Time{}
 			s.round()
 		case <-s.stop:
-			s.round()
+			timer.Stop()
 			return
 		}
 	}
 }
 
-// round syncs the filesystem and clears the markers of the layers that
-// were pending when it started. The removals need no sync of their own: a
-// marker a crash brings back only costs that layer.
-func (s *syncer) round() {
+// take empties the pending list.
+func (s *syncer) take() []string {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	batch := s.pending
 	s.pending = nil
-	s.mu.Unlock()
+	return batch
+}
+
+// round syncs the filesystem and clears the markers of the directories
+// that were pending when it started. The removals need no sync of their
+// own: a marker a crash brings back from another boot only costs that
+// directory.
+func (s *syncer) round() {
+	batch := s.take()
 	if len(batch) == 0 {
 		return
 	}
@@ -81,13 +142,10 @@ func (s *syncer) round() {
 	}
 }
 
-// now syncs at once, clearing every pending marker (for a template, which
-// must not sit on a layer that a crash could take away).
+// now syncs at once, clearing every pending marker (for a base, which must
+// not sit on a layer that a crash could take away).
 func (s *syncer) now() error {
-	s.mu.Lock()
-	batch := s.pending
-	s.pending = nil
-	s.mu.Unlock()
+	batch := s.take()
 	if err := syncFS(s.root); err != nil {
 		s.mu.Lock()
 		s.pending = append(batch, s.pending...)
@@ -100,15 +158,43 @@ func (s *syncer) now() error {
 	return nil
 }
 
-// close runs a last round and stops the syncer.
-func (s *syncer) close() {
+// halt stops the background loop and returns what was still pending, as a
+// crash would leave it.
+func (s *syncer) halt() []string {
 	select {
 	case <-s.done:
-		return
 	default:
+		close(s.stop)
+		<-s.done
 	}
-	close(s.stop)
-	<-s.done
+	return s.take()
+}
+
+// close stops the syncer without waiting for the disk: the pending
+// directories are synced and unmarked by a detached `sync -f` that
+// outlives this process, so `wrenn build` returns as soon as its result is
+// recorded. Should the process not get that far, the markers are of this
+// boot and the next New syncs them; should the machine go down first, the
+// next boot drops them. If the helper cannot start, close syncs itself.
+func (s *syncer) close() {
+	batch := s.halt()
+	if len(batch) == 0 {
+		return
+	}
+	args := []string{"-c", `sync -f "$0" && exec rm -f -- "$@"`, s.root}
+	for _, dir := range batch {
+		args = append(args, filepath.Join(dir, unsyncedMarker))
+	}
+	cmd := exec.Command("/bin/sh", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		s.mu.Lock()
+		s.pending = append(batch, s.pending...)
+		s.mu.Unlock()
+		_ = s.now()
+		return
+	}
+	go cmd.Wait() // reaped if this process lives on; else init adopts it
 }
 
 // syncFS flushes the filesystem that holds dir.
@@ -121,9 +207,10 @@ func syncFS(dir string) error {
 	return unix.Syncfs(int(f.Fd()))
 }
 
-// dropUnsynced removes, after a crash, the layers whose files may not have
-// reached the disk, then every layer and template left without what it
-// sits on. Nothing uses the store yet.
+// dropUnsynced removes, after a crash, the layers and templates whose files
+// may not have reached the disk (marked in another boot), then every layer
+// and template left without what it sits on; the ones marked in this boot
+// go to the syncer. Nothing uses the store yet.
 func (b *Backend) dropUnsynced() {
 	for {
 		layers, err := b.allLayers()
@@ -144,9 +231,9 @@ func (b *Backend) dropUnsynced() {
 		}
 		removed := false
 		for _, l := range layers {
-			_, err := os.Stat(filepath.Join(b.layerDir(l.ID), unsyncedMarker))
+			marked, thisBoot := b.markedBy(b.layerDir(l.ID))
 			broken := l.Parent != "" && !haveLayer[l.Parent] || l.Parent == "" && l.Template != "" && !haveTemplate[l.Template]
-			if err == nil || broken {
+			if marked && !thisBoot || broken {
 				b.log.Warn("removing a layer a crash may have left incomplete", "layer", l.ID)
 				_ = os.Remove(filepath.Join(b.linksDir(), l.Link))
 				_ = b.removeTree(b.layerDir(l.ID))
@@ -154,7 +241,8 @@ func (b *Backend) dropUnsynced() {
 			}
 		}
 		for _, t := range templates {
-			if t.ParentLayer != "" && !haveLayer[t.ParentLayer] || t.ParentTemplate != "" && !haveTemplate[t.ParentTemplate] {
+			marked, thisBoot := b.markedBy(b.templateDir(t.ID))
+			if marked && !thisBoot || t.ParentLayer != "" && !haveLayer[t.ParentLayer] || t.ParentTemplate != "" && !haveTemplate[t.ParentTemplate] {
 				b.log.Warn("removing a template whose chain a crash took", "template", t.ID)
 				_ = os.Remove(filepath.Join(b.linksDir(), t.Link))
 				_ = b.removeTree(b.templateDir(t.ID))
@@ -162,6 +250,18 @@ func (b *Backend) dropUnsynced() {
 			}
 		}
 		if !removed {
+			// what is left marked was written in this boot: whole in
+			// the page cache, to be synced
+			for _, l := range layers {
+				if marked, _ := b.markedBy(b.layerDir(l.ID)); marked {
+					b.sync.add(b.layerDir(l.ID))
+				}
+			}
+			for _, t := range templates {
+				if marked, _ := b.markedBy(b.templateDir(t.ID)); marked {
+					b.sync.add(b.templateDir(t.ID))
+				}
+			}
 			return
 		}
 	}

@@ -101,7 +101,7 @@ func (b *Backend) detach(sb *sandbox, flush bool) error {
 // a crash its marker does too (and New drops the layer), until the
 // syncer's syncfs has made everything durable and removed the marker.
 func (b *Backend) writeLayerMeta(tmp string, m *layerMeta) error {
-	if err := os.WriteFile(filepath.Join(tmp, unsyncedMarker), nil, 0o600); err != nil {
+	if err := b.writeMarker(tmp); err != nil {
 		return err
 	}
 	data, err := json.MarshalIndent(m, "", "  ")

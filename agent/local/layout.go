@@ -106,6 +106,20 @@ func validID(id string) bool {
 	return true
 }
 
+// writeJSON writes v to path through a temporary file and a rename, with
+// no fsync: for what an unsynced marker covers until the syncer's syncfs.
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
 // writeJSONSync writes v to path durably: a temporary file, fsync, rename,
 // fsync of the directory.
 func writeJSONSync(path string, v any) error {

@@ -230,10 +230,12 @@ func TestLayersBecomeDurable(t *testing.T) {
 	if _, err := b.CreateSnapshot(ctx, id, agent.TemplateRef{Name: "on-l3"}); err != nil {
 		t.Fatal(err)
 	}
-	// a crash before the second layer reached the disk: its marker stays;
-	// a layer's metadata (not fsynced) may also come back empty
-	b.sync.close()
-	if err := os.WriteFile(marker(l2), nil, 0o600); err != nil {
+	// a machine crash before the second layer reached the disk: its
+	// marker stays, from another boot (or none: an empty one, as a crash
+	// may leave it); a layer's metadata (not fsynced) may also come back
+	// empty
+	b.sync.halt()
+	if err := os.WriteFile(marker(l2), []byte("another-boot\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	empty := filepath.Join(b.layersDir(), "lay-emptymeta")
@@ -264,5 +266,110 @@ func TestLayersBecomeDurable(t *testing.T) {
 	from := newSandbox(t, b2, agent.SandboxSpec{Layer: l1.ID})
 	if got := mustRun(t, b2, from, "cat /one; ls /two 2>&1 >/dev/null || true"); !strings.HasPrefix(got, "one\n") {
 		t.Errorf("from the durable layer: %q", got)
+	}
+}
+
+// A process that ends (killed, or closed with the sync left to a detached
+// process) leaves markers of this boot: the kernel still holds the pages,
+// so New keeps those layers and templates and syncs them; a template
+// marked in another boot is dropped. Close does not wait for the disk, and
+// its detached sync clears the markers.
+func TestUnsyncedOfThisBootSurvive(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	b, err := New(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := b.BootstrapBase(ctx, "minimal", FromBusybox, nil); err != nil {
+		t.Fatal(err)
+	}
+	id := newSandbox(t, b, agent.SandboxSpec{})
+	mustRun(t, b, id, "echo one > /one")
+	l1, err := b.CommitLayer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CreateSnapshot(ctx, id, agent.TemplateRef{Name: "snap"}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := b.Template(ctx, agent.TemplateRef{Name: "snap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layerMarker := filepath.Join(b.layerDir(l1.ID), unsyncedMarker)
+	snapMarker := filepath.Join(b.templateDir(snap.ID), unsyncedMarker)
+	for _, m := range []string{layerMarker, snapMarker} {
+		if data, err := os.ReadFile(m); err != nil || strings.TrimSpace(string(data)) != bootID() {
+			t.Fatalf("marker %s = %q, %v; want this boot's id right after publishing", m, data, err)
+		}
+	}
+	// a kill -9 now: the loop stops, the markers stay
+	b.sync.halt()
+	b.lock.Close()
+
+	b2, err := New(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b2.Layer(ctx, l1.ID); err != nil {
+		t.Errorf("layer of this boot after a process crash: %v", err)
+	}
+	if _, err := b2.Template(ctx, agent.TemplateRef{Name: "snap"}); err != nil {
+		t.Errorf("snapshot of this boot after a process crash: %v", err)
+	}
+	waitRemoved(t, layerMarker, snapMarker)
+
+	// a snapshot marked in another boot goes, with nothing else
+	id2 := newSandbox(t, b2, agent.SandboxSpec{Layer: l1.ID})
+	if _, err := b2.CreateSnapshot(ctx, id2, agent.TemplateRef{Name: "lost"}); err != nil {
+		t.Fatal(err)
+	}
+	lost, err := b2.Template(ctx, agent.TemplateRef{Name: "lost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2.sync.halt()
+	if err := os.WriteFile(filepath.Join(b2.templateDir(lost.ID), unsyncedMarker), []byte("another-boot\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b2.lock.Close()
+	b3, err := New(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b3.Template(ctx, agent.TemplateRef{Name: "lost"}); !errors.Is(err, agent.ErrNotFound) {
+		t.Errorf("snapshot marked in another boot: %v, want it gone", err)
+	}
+	if _, err := b3.Layer(ctx, l1.ID); err != nil {
+		t.Errorf("the layer under it: %v", err)
+	}
+
+	// Close leaves the sync to a detached process, which clears the marker
+	id3 := newSandbox(t, b3, agent.SandboxSpec{Layer: l1.ID})
+	mustRun(t, b3, id3, "echo two > /two")
+	l2, err := b3.CommitLayer(ctx, id3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b3.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitRemoved(t, filepath.Join(b3.layerDir(l2.ID), unsyncedMarker))
+}
+
+// waitRemoved waits up to 10 s for every path to disappear.
+func waitRemoved(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		for i := 0; ; i++ {
+			if _, err := os.Stat(p); os.IsNotExist(err) {
+				break
+			}
+			if i == 1000 {
+				t.Fatalf("%s is still there", p)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }

@@ -75,9 +75,10 @@ func (b *Backend) CreateSnapshot(ctx context.Context, id string, ref agent.Templ
 // storeOnChain stores t as the sandbox's upper directory (renamed, O(1) in
 // the rootfs size) on top of the sandbox's chain: t's digest combines the
 // chain's with the diff's, and its size counts the whole chain. The
-// sandbox is detached first and unusable after.
+// sandbox is detached first and unusable after. Like a layer, t is
+// published with an unsynced marker and synced in the background.
 func (b *Backend) storeOnChain(sb *sandbox, t *templateMeta) error {
-	if err := b.detach(sb, true); err != nil {
+	if err := b.detach(sb, false); err != nil {
 		return err
 	}
 	t.ParentLayer, t.ParentTemplate = sb.on.layer, sb.on.template
@@ -108,10 +109,16 @@ func (b *Backend) storeOnChain(sb *sandbox, t *templateMeta) error {
 	for _, e := range sb.chain {
 		t.Size += b.entrySize(e)
 	}
+	// published unsynced, as a layer is: the syncer makes it durable
+	if err := b.writeMarker(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
 	if err := b.storeTemplate(tmp, t); err != nil {
 		os.RemoveAll(tmp)
 		return err
 	}
+	b.sync.add(b.templateDir(t.ID))
 	return nil
 }
 

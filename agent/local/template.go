@@ -104,7 +104,7 @@ func (b *Backend) DeleteSnapshot(ctx context.Context, ref agent.TemplateRef) err
 	if err != nil {
 		return err
 	}
-	if err := b.forgetLocked(t); err != nil {
+	if err := b.forgetLocked(t, writeJSONSync); err != nil {
 		return err
 	}
 	b.gcTemplatesLocked()
@@ -112,9 +112,9 @@ func (b *Backend) DeleteSnapshot(ctx context.Context, ref agent.TemplateRef) err
 }
 
 // forgetLocked drops a template's name and reference id.
-func (b *Backend) forgetLocked(t *templateMeta) error {
+func (b *Backend) forgetLocked(t *templateMeta, write func(string, any) error) error {
 	t.Name, t.TeamID, t.RefTemplateID = "", "", ""
-	return writeJSONSync(filepath.Join(b.templateDir(t.ID), "meta.json"), t)
+	return write(filepath.Join(b.templateDir(t.ID), "meta.json"), t)
 }
 
 // storeTemplate publishes a complete template directory built in tmp/
@@ -122,7 +122,14 @@ func (b *Backend) forgetLocked(t *templateMeta) error {
 // from any older template that had them.
 func (b *Backend) storeTemplate(tmpDir string, t *templateMeta) error {
 	t.Link = newLink()
-	if err := writeJSONSync(filepath.Join(tmpDir, "meta.json"), t); err != nil {
+	// a marked template is durable with the syncer's syncfs, and so is
+	// the name taken from an older one: a crash that loses either drops
+	// the new template too (its marker is of another boot by then)
+	write := writeJSONSync
+	if marked, _ := b.markedBy(tmpDir); marked {
+		write = writeJSON
+	}
+	if err := write(filepath.Join(tmpDir, "meta.json"), t); err != nil {
 		return err
 	}
 	b.storeMu.Lock()
@@ -138,7 +145,7 @@ func (b *Backend) storeTemplate(tmpDir string, t *templateMeta) error {
 		sameName := t.Name != "" && old.Name == t.Name && old.TeamID == t.TeamID
 		sameRef := t.RefTemplateID != "" && old.RefTemplateID == t.RefTemplateID
 		if sameName || sameRef {
-			if err := b.forgetLocked(old); err != nil {
+			if err := b.forgetLocked(old, write); err != nil {
 				return err
 			}
 		}
