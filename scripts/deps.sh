@@ -2,7 +2,7 @@
 # Installs the system packages wrenn's tests and builds need (Debian 12, root).
 # Idempotent: installs only what is missing.
 set -euo pipefail
-need=(runc e2fsprogs busybox-static debootstrap redis-server protobuf-compiler libprotobuf-dev unzip)
+need=(runc crun e2fsprogs busybox-static debootstrap redis-server protobuf-compiler libprotobuf-dev unzip)
 missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

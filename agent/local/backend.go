@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,21 +28,24 @@ const DefaultTemplate = "minimal"
 
 // Options configures New.
 type Options struct {
-	Root     string // e.g. /var/lib/wrenn; created if missing
-	Network  string // NetworkHost ("") or NetworkNone
-	RuncPath string // "" finds runc on PATH
+	Root    string // e.g. /var/lib/wrenn; created if missing
+	Network string // NetworkHost ("") or NetworkNone
+	// Runtime is the OCI runtime that runs the sandboxes' containers:
+	// "runc" or "crun" (found on PATH) or a path to either; "" is runc.
+	// New runs `Runtime --version` to check which it is.
+	Runtime string
 	// BusyboxPath is the static busybox the sandbox reaper runs and the
 	// busybox base is made from ("" : /bin/busybox).
 	BusyboxPath string
 	Logger      *slog.Logger // nil: discard
 }
 
-// Backend is the local overlayfs + runc agent.Backend. It owns Root
-// exclusively (a flock) for its lifetime.
+// Backend is the local overlayfs + runc (or crun) agent.Backend. It owns
+// Root exclusively (a flock) for its lifetime.
 type Backend struct {
 	root    string
 	network string
-	runc    string
+	rt      ociRuntime
 	busybox string
 	log     *slog.Logger
 	lock    *os.File
@@ -94,12 +96,9 @@ func New(opts Options) (*Backend, error) {
 	default:
 		return nil, fmt.Errorf("local backend: network %q: want %q or %q", opts.Network, NetworkHost, NetworkNone)
 	}
-	if opts.RuncPath == "" {
-		p, err := exec.LookPath("runc")
-		if err != nil {
-			return nil, errors.New("local backend: runc not found on PATH (install runc)")
-		}
-		opts.RuncPath = p
+	rt, err := findRuntime(opts.Runtime)
+	if err != nil {
+		return nil, err
 	}
 	if opts.BusyboxPath == "" {
 		opts.BusyboxPath = "/bin/busybox"
@@ -110,13 +109,13 @@ func New(opts Options) (*Backend, error) {
 	b := &Backend{
 		root:      root,
 		network:   opts.Network,
-		runc:      opts.RuncPath,
+		rt:        rt,
 		busybox:   opts.BusyboxPath,
 		log:       opts.Logger,
 		cgName:    "wrenn-" + shortHash(root),
 		sandboxes: map[string]*sandbox{},
 	}
-	for _, d := range []string{root, b.templatesDir(), b.layersDir(), b.linksDir(), b.sandboxesDir(), b.runcRoot(), b.tmpDir()} {
+	for _, d := range []string{root, b.templatesDir(), b.layersDir(), b.linksDir(), b.sandboxesDir(), b.runtimeRoot(), b.tmpDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("local backend: %w", err)
 		}
@@ -138,6 +137,7 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("local backend: %w", err)
 	}
 	b.agentID = id
+	b.log.Info("local backend", "root", root, "runtime", rt.String(), "private-cgroup-view", rt.hideUnified)
 	return b, nil
 }
 

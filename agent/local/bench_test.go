@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -62,68 +61,79 @@ func BenchmarkCreateFromChain(b *testing.B) {
 	}
 }
 
-// BenchmarkExecTrue: one Exec of true through the backend: a one-shot
-// container (no START yet: runc run, pid report, output pipes), and `runc
-// exec` in the long-lived container a START leaves running.
+// BenchmarkExecTrue: one Exec of true through the backend, under runc and
+// under crun: a one-shot container (no START yet: `run`, pid report,
+// output pipes), and `exec` in the long-lived container a START leaves
+// running.
 func BenchmarkExecTrue(b *testing.B) {
-	be := newTestBackend(b)
-	id := newSandbox(b, be, agent.SandboxSpec{})
-	ctx := context.Background()
-	bench := func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			code, err := be.Exec(ctx, id, agent.ExecSpec{Cmd: "true"}, nil, nil, nil)
-			if err != nil || code != 0 {
+	for _, rt := range Runtimes {
+		b.Run("rt="+rt, func(b *testing.B) {
+			be := newTestBackendWith(b, rt)
+			id := newSandbox(b, be, agent.SandboxSpec{})
+			ctx := context.Background()
+			bench := func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					code, err := be.Exec(ctx, id, agent.ExecSpec{Cmd: "true"}, nil, nil, nil)
+					if err != nil || code != 0 {
+						b.Fatal(code, err)
+					}
+				}
+			}
+			b.Run("one-shot", bench)
+			if code, err := be.Exec(ctx, id, agent.ExecSpec{Cmd: "/bin/sh", Args: []string{"-c", "nohup sleep 1000 >/dev/null 2>&1 &"}}, nil, nil, nil); err != nil || code != 0 {
 				b.Fatal(code, err)
 			}
-		}
+			b.Run("after-START", bench)
+		})
 	}
-	b.Run("one-shot", bench)
-	if code, err := be.Exec(ctx, id, agent.ExecSpec{Cmd: "/bin/sh", Args: []string{"-c", "nohup sleep 1000 >/dev/null 2>&1 &"}}, nil, nil, nil); err != nil || code != 0 {
-		b.Fatal(code, err)
-	}
-	b.Run("after-START", bench)
 }
 
-// BenchmarkRuncByHand is the baseline for BenchmarkExecTrue: `runc exec
-// CTR true` in the same running container, and a one-shot `runc run` of
-// true on the base rootfs (a fresh container each time, no overlay).
-func BenchmarkRuncByHand(b *testing.B) {
-	be := newTestBackend(b)
-	id := newSandbox(b, be, agent.SandboxSpec{})
-	sb, _ := be.get(id)
-	if err := be.ensureRunning(sb); err != nil {
-		b.Fatal(err)
+// BenchmarkRuntimeByHand is the baseline for BenchmarkExecTrue, per
+// runtime: `exec CTR true` in the same running container, and a one-shot
+// `run` of true on the base rootfs (a fresh container each time, no
+// overlay, no cgroup; crun on a hybrid cgroup host with its private mount
+// namespace, as the backend runs it).
+func BenchmarkRuntimeByHand(b *testing.B) {
+	for _, rt := range Runtimes {
+		b.Run("rt="+rt, func(b *testing.B) {
+			be := newTestBackendWith(b, rt)
+			id := newSandbox(b, be, agent.SandboxSpec{})
+			sb, _ := be.get(id)
+			if err := be.ensureRunning(sb); err != nil {
+				b.Fatal(err)
+			}
+			b.Run("exec", func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					if out, err := be.runtimeCmd("", "exec", sb.ctrID(), "true").CombinedOutput(); err != nil {
+						b.Fatal(err, string(out))
+					}
+				}
+			})
+			b.Run("run", func(b *testing.B) {
+				tmpl, err := be.findTemplate(agent.TemplateRef{Name: "minimal"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				bundle := b.TempDir()
+				spec := be.containerSpec(sb)
+				spec.Root = ociRoot{Path: filepath.Join(be.templateDir(tmpl.ID), "rootfs"), Readonly: true}
+				spec.Process.Args = []string{"true"}
+				spec.Mounts = spec.Mounts[:6]
+				spec.Linux.CgroupsPath = ""
+				data, _ := json.Marshal(spec)
+				if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					cmd := be.runtimeRunCmd("", "run", "--bundle", bundle, fmt.Sprintf("byhand-%d", i))
+					if out, err := cmd.CombinedOutput(); err != nil {
+						b.Fatal(err, string(out))
+					}
+				}
+			})
+		})
 	}
-	b.Run("exec", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			if out, err := exec.Command(be.runc, "--root", be.runcRoot(), "exec", sb.ctrID(), "true").CombinedOutput(); err != nil {
-				b.Fatal(err, string(out))
-			}
-		}
-	})
-	b.Run("run", func(b *testing.B) {
-		tmpl, err := be.findTemplate(agent.TemplateRef{Name: "minimal"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		bundle := b.TempDir()
-		spec := be.containerSpec(sb)
-		spec.Root = ociRoot{Path: filepath.Join(be.templateDir(tmpl.ID), "rootfs"), Readonly: true}
-		spec.Process.Args = []string{"true"}
-		spec.Mounts = spec.Mounts[:6]
-		spec.Linux.CgroupsPath = ""
-		data, _ := json.Marshal(spec)
-		if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
-			b.Fatal(err)
-		}
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			cmd := exec.Command(be.runc, "--root", be.runcRoot(), "run", "--bundle", bundle, fmt.Sprintf("byhand-%d", i))
-			if out, err := cmd.CombinedOutput(); err != nil {
-				b.Fatal(err, string(out))
-			}
-		}
-	})
 }
 
 // BenchmarkCommit1MB commits a 1 MB change on a 10 MB and a 1 GB base: the

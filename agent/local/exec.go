@@ -161,9 +161,9 @@ loop:
 	return o
 }
 
-// result turns an outcome into Exec's return values; runcLog is runc's
-// log, for the reason a process never started.
-func (o outcome) result(ctx context.Context, sb *sandbox, req agent.ExecSpec, stderr io.Writer, runcLog string) (int, error) {
+// result turns an outcome into Exec's return values; runcLog is the log of
+// the runtime (rtName), for the reason a process never started.
+func (o outcome) result(ctx context.Context, sb *sandbox, req agent.ExecSpec, stderr io.Writer, rtName, runcLog string) (int, error) {
 	switch {
 	case o.cancelled:
 		return -1, ctx.Err()
@@ -176,17 +176,21 @@ func (o outcome) result(ctx context.Context, sb *sandbox, req agent.ExecSpec, st
 		return -1, fmt.Errorf("exec: %w", o.err)
 	}
 	if o.noStart {
-		// runc could not start the process: say why, shell-style
-		if msg := runcError(runcLog); msg != "" {
+		// the runtime could not start the process: say why, shell-style
+		if msg := runtimeError(runcLog); msg != "" {
+			// runc: `exec: "x": executable file not found in $PATH`;
+			// crun: "executable file `x` not found in $PATH: No such
+			// file or directory"
+			low := strings.ToLower(msg)
 			switch {
-			case strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory"):
+			case strings.Contains(low, "executable file") && strings.Contains(low, "not found") || strings.Contains(low, "no such file or directory"):
 				fmt.Fprintf(stderr, "%s: command not found\n", req.Cmd)
 				return 127, nil
-			case strings.Contains(msg, "permission denied"):
+			case strings.Contains(low, "permission denied"):
 				fmt.Fprintf(stderr, "%s: permission denied\n", req.Cmd)
 				return 126, nil
 			}
-			return -1, fmt.Errorf("exec in sandbox %s: runc: %s", sb.id, msg)
+			return -1, fmt.Errorf("exec in sandbox %s: %s: %s", sb.id, rtName, msg)
 		}
 	}
 	return o.code, nil

@@ -16,10 +16,12 @@ import (
 	"wrenn.dev/wrenn/agent"
 )
 
-// execInContainer runs req with `runc exec` in the sandbox's long-lived
-// container (started if needed), so background processes outlive the exec.
-// runc makes the process a session leader; a kill takes that session and
-// all its descendants. The caller holds sb.mu shared.
+// execInContainer runs req with `runc exec` (or `crun exec`) in the
+// sandbox's long-lived container (started if needed), so background
+// processes outlive the exec. The process gets a session of its own (runc
+// makes it the leader; crun makes the session in an intermediate process
+// that exits); a kill takes that session and all its descendants. The
+// caller holds sb.mu shared.
 func (b *Backend) execInContainer(ctx context.Context, sb *sandbox, req agent.ExecSpec, stdout, stderr io.Writer, started func(int)) (int, error) {
 	if err := b.ensureRunning(sb); err != nil {
 		return -1, err
@@ -30,7 +32,7 @@ func (b *Backend) execInContainer(ctx context.Context, sb *sandbox, req agent.Ex
 	defer os.Remove(pidFile)
 	defer os.Remove(logFile)
 	args := append([]string{"exec", "--cwd", "/", "--pid-file", pidFile, sb.ctrID(), req.Cmd}, req.Args...)
-	cmd := b.runcCmd(logFile, args...)
+	cmd := b.runtimeCmd(logFile, args...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	p, err := startRunc(cmd)
 	if err != nil {
@@ -42,7 +44,7 @@ func (b *Backend) execInContainer(ctx context.Context, sb *sandbox, req agent.Ex
 	p.kill = func() { killSession(pidFile, p.exited) }
 	o := waitProc(ctx, sb, p, req.Timeout, started)
 	o.noStart = o.pid == 0 && o.code == 255
-	return o.result(ctx, sb, req, stderr, logFile)
+	return o.result(ctx, sb, req, stderr, b.rt.name, logFile)
 }
 
 // startRunc starts a runc command that runs a sandbox process: in its own
@@ -150,7 +152,10 @@ func killSession(pidFile string, exited <-chan struct{}) {
 }
 
 // sessionTree lists the live processes in leader's session or descended
-// from leader (host pids), from a scan of /proc.
+// from leader (host pids), from a scan of /proc. (Under runc the leader
+// leads its session; under crun the session's leader is gone.) A session
+// the agent itself is in is not leader's own: then only leader and its
+// descendants count.
 func sessionTree(leader int) []int {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
@@ -182,9 +187,16 @@ func sessionTree(leader int) []int {
 		sid, _ := strconv.Atoi(f[3])
 		procs[pid] = proc{ppid, sid}
 	}
+	sid := leader
+	if p, ok := procs[leader]; ok {
+		sid = p.sid
+	}
+	if own, err := unix.Getsid(0); sid <= 1 || err == nil && sid == own {
+		sid = leader
+	}
 	in := map[int]bool{}
 	for pid, p := range procs {
-		if pid == leader || p.sid == leader {
+		if pid == leader || p.sid == sid {
 			in[pid] = true
 		}
 	}

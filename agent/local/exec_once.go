@@ -68,7 +68,7 @@ func (b *Backend) execOnce(ctx context.Context, sb *sandbox, req agent.ExecSpec,
 	if err != nil {
 		return -1, err
 	}
-	cmd := b.runcCmd(logFile, "run", "--bundle", bundle, "--pid-file", pidFile, "--preserve-fds", "1", ctrID)
+	cmd := b.runtimeRunCmd(logFile, "run", "--bundle", bundle, "--pid-file", pidFile, "--preserve-fds", "1", ctrID)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.ExtraFiles = []*os.File{pw}
 	p, err := startRunc(cmd)
@@ -96,7 +96,7 @@ func (b *Backend) execOnce(ctx context.Context, sb *sandbox, req agent.ExecSpec,
 			_ = removeCgroup(filepath.Join(d, sb.key+"-"+tag))
 		}
 	}
-	return o.result(ctx, sb, req, stderr, logFile)
+	return o.result(ctx, sb, req, stderr, b.rt.name, logFile)
 }
 
 // onceScript is the one-shot container's init: busybox sh, which sets

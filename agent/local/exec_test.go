@@ -16,8 +16,9 @@ import (
 	"wrenn.dev/wrenn/agent"
 )
 
-func TestExecOutputAndExitCodes(t *testing.T) {
-	b := newTestBackend(t)
+func TestExecOutputAndExitCodes(t *testing.T) { eachRuntime(t, testExecOutputAndExitCodes) }
+
+func testExecOutputAndExitCodes(t *testing.T, b *Backend) {
 	id := newSandbox(t, b, agent.SandboxSpec{DefaultEnv: map[string]string{"GREETING": "hello world"}})
 	tests := []struct {
 		line           string
@@ -113,37 +114,38 @@ func waitNoHostProcesses(t *testing.T, needles ...string) {
 func TestExecTimeoutKillsProcessTree(t *testing.T) {
 	for i, mode := range execModes {
 		t.Run(mode.name, func(t *testing.T) {
-			b := newTestBackend(t)
-			id := newSandbox(t, b, agent.SandboxSpec{})
-			mode.setup(t, b, id)
-			// numbers no other test uses, to find them on the host
-			bg, esc, fg := fmt.Sprintf("sleep 9%d1", i), fmt.Sprintf("sleep 9%d2", i), fmt.Sprintf("sleep 9%d3", i)
-			// in a one-shot container even a process that escaped with
-			// setsid and a double fork ends; in the long-lived container it
-			// would live on (and hold runc exec's output pipes)
-			escape := "(" + esc + " &)"
-			if mode.name == "one-shot" {
-				escape = "(setsid " + esc + " &)"
-			}
-			start := time.Now()
-			line := bg + " & " + escape + "; echo started; " + fg
-			out, errs, code := run(t, b, id, line, time.Second)
-			if code != TimeoutExitCode {
-				t.Fatalf("exit code %d, want %d (stdout %q stderr %q)", code, TimeoutExitCode, out, errs)
-			}
-			if elapsed := time.Since(start); elapsed > 20*time.Second {
-				t.Errorf("timed-out exec took %s", elapsed)
-			}
-			if out != "started\n" || !strings.Contains(errs, "timed out after 1s") {
-				t.Errorf("stdout %q stderr %q", out, errs)
-			}
-			// no sleep of the tree survives: not the background child,
-			// not the double-forked one, not the foreground one
-			waitNoHostProcesses(t, bg, esc, fg)
-			// the sandbox still works
-			if got := mustRun(t, b, id, "echo ok"); got != "ok\n" {
-				t.Errorf("after timeout: %q", got)
-			}
+			eachRuntime(t, func(t *testing.T, b *Backend) {
+				id := newSandbox(t, b, agent.SandboxSpec{})
+				mode.setup(t, b, id)
+				// numbers no other test uses, to find them on the host
+				bg, esc, fg := fmt.Sprintf("sleep 9%d1", i), fmt.Sprintf("sleep 9%d2", i), fmt.Sprintf("sleep 9%d3", i)
+				// in a one-shot container even a process that escaped with
+				// setsid and a double fork ends; in the long-lived container it
+				// would live on (and hold runc exec's output pipes)
+				escape := "(" + esc + " &)"
+				if mode.name == "one-shot" {
+					escape = "(setsid " + esc + " &)"
+				}
+				start := time.Now()
+				line := bg + " & " + escape + "; echo started; " + fg
+				out, errs, code := run(t, b, id, line, time.Second)
+				if code != TimeoutExitCode {
+					t.Fatalf("exit code %d, want %d (stdout %q stderr %q)", code, TimeoutExitCode, out, errs)
+				}
+				if elapsed := time.Since(start); elapsed > 20*time.Second {
+					t.Errorf("timed-out exec took %s", elapsed)
+				}
+				if out != "started\n" || !strings.Contains(errs, "timed out after 1s") {
+					t.Errorf("stdout %q stderr %q", out, errs)
+				}
+				// no sleep of the tree survives: not the background child,
+				// not the double-forked one, not the foreground one
+				waitNoHostProcesses(t, bg, esc, fg)
+				// the sandbox still works
+				if got := mustRun(t, b, id, "echo ok"); got != "ok\n" {
+					t.Errorf("after timeout: %q", got)
+				}
+			})
 		})
 	}
 }
@@ -151,17 +153,18 @@ func TestExecTimeoutKillsProcessTree(t *testing.T) {
 func TestExecContextCancelKillsProcess(t *testing.T) {
 	for i, mode := range execModes {
 		t.Run(mode.name, func(t *testing.T) {
-			b := newTestBackend(t)
-			id := newSandbox(t, b, agent.SandboxSpec{})
-			mode.setup(t, b, id)
-			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-			defer cancel()
-			sleep := fmt.Sprintf("sleep 8%d4", i)
-			_, err := b.Exec(ctx, id, agent.ExecSpec{Cmd: "/bin/sh", Args: []string{"-c", sleep}}, nil, nil, nil)
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Fatalf("err %v, want the context's", err)
-			}
-			waitNoHostProcesses(t, sleep)
+			eachRuntime(t, func(t *testing.T, b *Backend) {
+				id := newSandbox(t, b, agent.SandboxSpec{})
+				mode.setup(t, b, id)
+				ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+				defer cancel()
+				sleep := fmt.Sprintf("sleep 8%d4", i)
+				_, err := b.Exec(ctx, id, agent.ExecSpec{Cmd: "/bin/sh", Args: []string{"-c", sleep}}, nil, nil, nil)
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("err %v, want the context's", err)
+				}
+				waitNoHostProcesses(t, sleep)
+			})
 		})
 	}
 }
@@ -169,14 +172,15 @@ func TestExecContextCancelKillsProcess(t *testing.T) {
 // TestOneShotExec: without a START, an Exec leaves nothing running: its
 // background processes end with it, no container is left, and the
 // command sees exactly the sandbox's environment and its own argv[0].
-func TestOneShotExec(t *testing.T) {
-	b := newTestBackend(t)
+func TestOneShotExec(t *testing.T) { eachRuntime(t, testOneShotExec) }
+
+func testOneShotExec(t *testing.T, b *Backend) {
 	id := newSandbox(t, b, agent.SandboxSpec{DefaultEnv: map[string]string{"A": "it's"}})
 	if got := mustRun(t, b, id, "sleep 871 & echo $! > /tmp/bg; echo done"); got != "done\n" {
 		t.Errorf("stdout %q", got)
 	}
 	waitNoHostProcesses(t, "sleep 871")
-	if out, err := b.runcCmd("", "list", "-q").Output(); err != nil || strings.TrimSpace(string(out)) != "" {
+	if out, err := b.runtimeCmd("", "list", "-q").Output(); err != nil || strings.TrimSpace(string(out)) != "" {
 		t.Errorf("containers after an exec: %q %v", out, err)
 	}
 
@@ -220,7 +224,10 @@ func TestOneShotExec(t *testing.T) {
 }
 
 func TestBackgroundProcessSurvivesExec(t *testing.T) {
-	b := newTestBackend(t)
+	eachRuntime(t, testBackgroundProcessSurvivesExec)
+}
+
+func testBackgroundProcessSurvivesExec(t *testing.T, b *Backend) {
 	id := newSandbox(t, b, agent.SandboxSpec{})
 	// the executor's START form
 	start := "nohup /bin/sh -c 'echo $$ > /tmp/bg.pid; exec sleep 1000' >/dev/null 2>&1 &"

@@ -16,13 +16,19 @@ import (
 // "minimal", closed (and checked for leaks) at the end of the test.
 func newTestBackend(t testing.TB) *Backend {
 	t.Helper()
+	return newTestBackendWith(t, "")
+}
+
+// newTestBackendWith is newTestBackend with the OCI runtime rt ("": runc).
+func newTestBackendWith(t testing.TB, rt string) *Backend {
+	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Fatal("the local backend tests need root (runc, overlayfs, mounts)")
+		t.Fatal("the local backend tests need root (runc, crun, overlayfs, mounts)")
 	}
 	root := filepath.Join(t.TempDir(), "root")
-	b, err := New(Options{Root: root})
+	b, err := New(Options{Root: root, Runtime: rt})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v (scripts/deps.sh installs runc and crun)", err)
 	}
 	if _, err := b.BootstrapBase(context.Background(), "minimal", FromBusybox, nil); err != nil {
 		b.Close(context.Background())
@@ -48,12 +54,12 @@ func assertNoLeaks(t testing.TB, b *Backend) {
 	if len(mounts) > 0 {
 		t.Errorf("mounts left under %s: %v", b.root, mounts)
 	}
-	out, err := b.runcCmd("", "list", "-q").Output()
+	out, err := b.runtimeCmd("", "list", "-q").Output()
 	if err != nil {
-		t.Fatalf("runc list: %v", err)
+		t.Fatalf("%s list: %v", b.rt.name, err)
 	}
 	if s := strings.TrimSpace(string(out)); s != "" {
-		t.Errorf("runc containers left: %s", s)
+		t.Errorf("%s containers left: %s", b.rt.name, s)
 	}
 	for _, d := range b.cgroupDirs() {
 		ents, _ := os.ReadDir(d)
@@ -62,6 +68,15 @@ func assertNoLeaks(t testing.TB, b *Backend) {
 				t.Errorf("cgroup left: %s", filepath.Join(d, e.Name()))
 			}
 		}
+	}
+}
+
+// eachRuntime runs fn as a subtest for each OCI runtime the backend
+// drives (runc and crun), each with its own backend. It is for the tests
+// that exercise how the runtime is invoked: both runtimes are required.
+func eachRuntime(t *testing.T, fn func(t *testing.T, b *Backend)) {
+	for _, rt := range Runtimes {
+		t.Run(rt, func(t *testing.T) { fn(t, newTestBackendWith(t, rt)) })
 	}
 }
 

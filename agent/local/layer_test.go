@@ -87,11 +87,12 @@ func TestCommitAndCreateFromLayer(t *testing.T) {
 // TestCommitStopsOnlyWhatRuns: a sandbox that never ran START has no
 // container to stop, so creating it and committing it need no runc at all;
 // after a START, the commit ends the START's process and the container.
-func TestCommitStopsOnlyWhatRuns(t *testing.T) {
-	b := newTestBackend(t)
+func TestCommitStopsOnlyWhatRuns(t *testing.T) { eachRuntime(t, testCommitStopsOnlyWhatRuns) }
+
+func testCommitStopsOnlyWhatRuns(t *testing.T, b *Backend) {
 	ctx := context.Background()
-	runc := b.runc
-	b.runc = "/nonexistent/runc"
+	rt := b.rt.path
+	b.rt.path = "/nonexistent/runc"
 	id := newSandbox(t, b, agent.SandboxSpec{})
 	if err := b.WriteFile(ctx, id, "/f", []byte("x")); err != nil {
 		t.Fatal(err)
@@ -99,7 +100,7 @@ func TestCommitStopsOnlyWhatRuns(t *testing.T) {
 	if _, err := b.CommitLayer(ctx, id); err != nil {
 		t.Fatalf("commit without START needed runc: %v", err)
 	}
-	b.runc = runc
+	b.rt.path = rt
 
 	mustRun(t, b, id, "nohup sleep 863 >/dev/null 2>&1 &")
 	if len(hostProcesses("sleep 863")) != 1 {
@@ -110,7 +111,7 @@ func TestCommitStopsOnlyWhatRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitNoHostProcesses(t, "sleep 863")
-	if out, err := b.runcCmd("", "list", "-q").Output(); err != nil || strings.TrimSpace(string(out)) != "" {
+	if out, err := b.runtimeCmd("", "list", "-q").Output(); err != nil || strings.TrimSpace(string(out)) != "" {
 		t.Errorf("containers after the commit: %q %v", out, err)
 	}
 	// the sandbox goes on with one-shot execs, on the new layer

@@ -17,7 +17,7 @@ func (b *Backend) templatesDir() string { return filepath.Join(b.root, "template
 func (b *Backend) layersDir() string    { return filepath.Join(b.root, "layers") }
 func (b *Backend) linksDir() string     { return filepath.Join(b.root, "l") }
 func (b *Backend) sandboxesDir() string { return filepath.Join(b.root, "sandboxes") }
-func (b *Backend) runcRoot() string     { return filepath.Join(b.root, "runc") }
+func (b *Backend) runtimeRoot() string  { return filepath.Join(b.root, b.rt.name) }
 func (b *Backend) tmpDir() string       { return filepath.Join(b.root, "tmp") }
 
 func (b *Backend) layerDir(id string) string    { return filepath.Join(b.layersDir(), id) }

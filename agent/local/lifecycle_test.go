@@ -15,7 +15,10 @@ import (
 )
 
 func TestDestroyIsIdempotentAndLeavesNothing(t *testing.T) {
-	b := newTestBackend(t)
+	eachRuntime(t, testDestroyIsIdempotentAndLeavesNothing)
+}
+
+func testDestroyIsIdempotentAndLeavesNothing(t *testing.T, b *Backend) {
 	ctx := context.Background()
 	id := newSandbox(t, b, agent.SandboxSpec{ID: "sb-destroy", MemoryMB: 128})
 	if _, _, code := run(t, b, id, "nohup sleep 1000 >/dev/null 2>&1 &", 5*time.Second); code != 0 {
@@ -65,8 +68,18 @@ func waitGone(pid int) error {
 }
 
 func TestNewCleansUpAfterACrash(t *testing.T) {
+	for _, rt := range Runtimes {
+		t.Run(rt, func(t *testing.T) { testNewCleansUpAfterACrash(t, rt, rt) })
+	}
+	// a root used with one runtime and opened with the other after a crash
+	t.Run("crun-then-runc", func(t *testing.T) { testNewCleansUpAfterACrash(t, "crun", "runc") })
+}
+
+// testNewCleansUpAfterACrash crashes a backend on runtime before and
+// opens its root again with runtime after.
+func testNewCleansUpAfterACrash(t *testing.T, before, after string) {
 	root := filepath.Join(t.TempDir(), "root")
-	b, err := New(Options{Root: root})
+	b, err := New(Options{Root: root, Runtime: before})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +108,7 @@ func TestNewCleansUpAfterACrash(t *testing.T) {
 	// mounts, containers and cgroups stay
 	b.lock.Close()
 
-	b2, err := New(Options{Root: root})
+	b2, err := New(Options{Root: root, Runtime: after})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +116,11 @@ func TestNewCleansUpAfterACrash(t *testing.T) {
 	assertNoLeaks(t, b2)
 	if err := waitGone(pid); err != nil {
 		t.Error(err)
+	}
+	if before != after {
+		if _, err := os.Stat(b.runtimeRoot()); !os.IsNotExist(err) {
+			t.Errorf("%s's state left: %v", before, err)
+		}
 	}
 	for _, dir := range []string{b2.sandboxesDir(), b2.tmpDir()} {
 		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
@@ -131,30 +149,32 @@ func TestRootIsLocked(t *testing.T) {
 func TestCgroupLimits(t *testing.T) {
 	for _, mode := range execModes {
 		t.Run(mode.name, func(t *testing.T) {
-			b := newTestBackend(t)
-			id := newSandbox(t, b, agent.SandboxSpec{MemoryMB: 256, VCPUs: 2})
-			mode.setup(t, b, id)
-			// the limits of the exec's own cgroup, as the container sees it
-			// (cgroup v1 hierarchies, or v2)
-			mem := strings.TrimSpace(mustRun(t, b, id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"))
-			if mem != strconv.Itoa(256<<20) {
-				t.Errorf("memory limit %q, want %d", mem, 256<<20)
-			}
-			cpu := strings.TrimSpace(mustRun(t, b, id, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max"))
-			if cpu != "200000" && cpu != "200000 100000" {
-				t.Errorf("cpu quota %q, want 2 CPUs", cpu)
-			}
-			// the limit holds inside: allocating past it gets the process killed
-			_, _, code := run(t, b, id, "head -c 400m /dev/zero | tail -c 1 >/dev/null; dd if=/dev/zero bs=1M count=400 2>/dev/null | sort >/dev/null", time.Minute)
-			if code == 0 {
-				t.Errorf("a 400 MB sort under a 256 MB limit succeeded")
-			}
+			eachRuntime(t, func(t *testing.T, b *Backend) {
+				id := newSandbox(t, b, agent.SandboxSpec{MemoryMB: 256, VCPUs: 2})
+				mode.setup(t, b, id)
+				// the limits of the exec's own cgroup, as the container sees it
+				// (cgroup v1 hierarchies, or v2)
+				mem := strings.TrimSpace(mustRun(t, b, id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"))
+				if mem != strconv.Itoa(256<<20) {
+					t.Errorf("memory limit %q, want %d", mem, 256<<20)
+				}
+				cpu := strings.TrimSpace(mustRun(t, b, id, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max"))
+				if cpu != "200000" && cpu != "200000 100000" {
+					t.Errorf("cpu quota %q, want 2 CPUs", cpu)
+				}
+				// the limit holds inside: allocating past it gets the process killed
+				_, _, code := run(t, b, id, "head -c 400m /dev/zero | tail -c 1 >/dev/null; dd if=/dev/zero bs=1M count=400 2>/dev/null | sort >/dev/null", time.Minute)
+				if code == 0 {
+					t.Errorf("a 400 MB sort under a 256 MB limit succeeded")
+				}
+			})
 		})
 	}
 }
 
-func TestDestroyDuringExecEndsIt(t *testing.T) {
-	b := newTestBackend(t)
+func TestDestroyDuringExecEndsIt(t *testing.T) { eachRuntime(t, testDestroyDuringExecEndsIt) }
+
+func testDestroyDuringExecEndsIt(t *testing.T, b *Backend) {
 	ctx := context.Background()
 	id := newSandbox(t, b, agent.SandboxSpec{})
 	type result struct {

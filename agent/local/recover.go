@@ -8,10 +8,10 @@ import (
 )
 
 // recover removes what a previous run on this root left behind when it
-// crashed: runc containers (their processes die), overlay mounts, cgroups,
-// sandbox directories and half-written things in tmp/. It then repairs the
-// short links of complete layers and templates and collects templates that
-// were deleted while still in use.
+// crashed: runc or crun containers (their processes die), overlay mounts,
+// cgroups, sandbox directories and half-written things in tmp/. It then
+// repairs the short links of complete layers and templates and collects
+// templates that were deleted while still in use.
 func (b *Backend) recover() error {
 	var errs []error
 	ids, err := b.listContainers()
@@ -33,6 +33,16 @@ func (b *Backend) recover() error {
 		}
 	}
 	b.removeCgroupParent()
+	// the state of containers another runtime made (this root was used
+	// with --runtime crun before, and now runc, or the other way round):
+	// their processes were in the cgroups just removed
+	for _, name := range Runtimes {
+		if name != b.rt.name {
+			if err := os.RemoveAll(filepath.Join(b.root, name)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	for _, dir := range []string{b.sandboxesDir(), b.tmpDir()} {
 		ents, err := os.ReadDir(dir)
 		if err != nil {

@@ -15,18 +15,39 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// runcCmd builds a runc invocation on this backend's own --root, logging
-// runc's own errors as JSON to logFile ("" : none).
-func (b *Backend) runcCmd(logFile string, args ...string) *exec.Cmd {
-	full := []string{"--root", b.runcRoot()}
+// runtimeCmd builds an invocation of the OCI runtime (runc or crun) on
+// this backend's own --root, logging the runtime's own errors as JSON to
+// logFile ("" : none).
+func (b *Backend) runtimeCmd(logFile string, args ...string) *exec.Cmd {
+	full := []string{"--root", b.runtimeRoot()}
 	if logFile != "" {
 		full = append(full, "--log", logFile, "--log-format", "json")
 	}
-	return exec.Command(b.runc, append(full, args...)...)
+	return exec.Command(b.rt.path, append(full, args...)...)
 }
 
-// runcError returns the last error runc logged to logFile.
-func runcError(logFile string) string {
+// runtimeRunCmd is runtimeCmd for `run`, the call that makes a container
+// and its cgroups. On a hybrid cgroup host that crun refuses (see
+// needHideUnified) it runs crun in a private mount namespace without the
+// cgroup v2 mount: Go's clone unshares the namespace (and makes its mounts
+// private, so nothing reaches the host), the host's static busybox sh
+// unmounts /sys/fs/cgroup/unified there and becomes crun. The container's
+// own mount namespace is made from that one; its cgroups are the v1 ones.
+func (b *Backend) runtimeRunCmd(logFile string, args ...string) *exec.Cmd {
+	cmd := b.runtimeCmd(logFile, args...)
+	if !b.rt.hideUnified {
+		return cmd
+	}
+	script := shellQuote(b.busybox) + " umount /sys/fs/cgroup/unified; exec \"$0\" \"$@\""
+	wrapped := exec.Command(b.busybox, append([]string{"sh", "-c", script}, cmd.Args...)...)
+	wrapped.SysProcAttr = &unix.SysProcAttr{Unshareflags: unix.CLONE_NEWNS}
+	return wrapped
+}
+
+// runtimeError returns the last error the runtime logged to logFile. runc
+// and crun both write one JSON object a line ({"level","msg","time"});
+// their warnings are not errors.
+func runtimeError(logFile string) string {
 	data, err := os.ReadFile(logFile)
 	if err != nil {
 		return ""
@@ -49,7 +70,7 @@ func (b *Backend) startContainer(sb *sandbox) (int, error) {
 	logFile := filepath.Join(sb.dir, "runc-run.log")
 	pidFile := filepath.Join(sb.dir, "init.pid")
 	_ = os.Remove(logFile)
-	cmd := b.runcCmd(logFile, "run", "-d", "--pid-file", pidFile, "--bundle", sb.bundle(), sb.ctrID())
+	cmd := b.runtimeRunCmd(logFile, "run", "-d", "--pid-file", pidFile, "--bundle", sb.bundle(), sb.ctrID())
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		return -1, err
@@ -58,12 +79,12 @@ func (b *Backend) startContainer(sb *sandbox) (int, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
 	cmd.Dir = sb.bundle()
 	if err := cmd.Run(); err != nil {
-		msg := runcError(logFile)
+		msg := runtimeError(logFile)
 		if msg == "" {
 			msg = err.Error()
 		}
 		_ = b.deleteContainer(sb.ctrID())
-		return -1, fmt.Errorf("start sandbox %s: runc: %s", sb.id, msg)
+		return -1, fmt.Errorf("start sandbox %s: %s: %s", sb.id, b.rt.name, msg)
 	}
 	// the init runs the reaper loop until killed, so the pid is still its
 	fd := -1
@@ -77,7 +98,7 @@ func (b *Backend) startContainer(sb *sandbox) (int, error) {
 
 // stopContainerInit ends a running container whose init's pidfd is fd:
 // SIGKILL to the init (the kernel then kills its whole pid namespace), a
-// wait for it to exit, and a plain `runc delete` of the stopped container.
+// wait for it to exit, and a plain `delete` of the stopped container.
 // `runc delete --force` of a running container would poll for ~100 ms
 // after its kill; it remains the fallback without a pidfd.
 func (b *Backend) stopContainerInit(ctrID string, fd int) error {
@@ -94,9 +115,8 @@ func (b *Backend) stopContainerInit(ctrID string, fd int) error {
 				break
 			}
 		}
-		out, err := b.runcCmd("", "delete", ctrID).CombinedOutput()
-		if err == nil || strings.Contains(string(out), "does not exist") {
-			_ = os.RemoveAll(filepath.Join(b.runcRoot(), ctrID))
+		if err := b.runtimeCmd("", "delete", ctrID).Run(); err == nil || !b.containerExists(ctrID) {
+			_ = os.RemoveAll(filepath.Join(b.runtimeRoot(), ctrID))
 			return nil
 		}
 	}
@@ -106,18 +126,30 @@ func (b *Backend) stopContainerInit(ctrID string, fd int) error {
 // deleteContainer kills every process of the container and removes it and
 // its cgroup. A container that does not exist is not an error.
 func (b *Backend) deleteContainer(ctrID string) error {
-	out, err := b.runcCmd("", "delete", "--force", ctrID).CombinedOutput()
-	if err != nil && !strings.Contains(string(out), "does not exist") {
-		return fmt.Errorf("runc delete %s: %s", ctrID, strings.TrimSpace(string(out)))
+	if !b.containerExists(ctrID) {
+		return nil
 	}
-	// runc state dirs of containers that never started fully
-	_ = os.RemoveAll(filepath.Join(b.runcRoot(), ctrID))
+	out, err := b.runtimeCmd("", "delete", "--force", ctrID).CombinedOutput()
+	if err != nil && b.containerExists(ctrID) && !strings.Contains(string(out), "does not exist") {
+		return fmt.Errorf("%s delete %s: %s", b.rt.name, ctrID, strings.TrimSpace(string(out)))
+	}
+	// state dirs of containers that never started fully
+	_ = os.RemoveAll(filepath.Join(b.runtimeRoot(), ctrID))
 	return nil
 }
 
-// listContainers lists the container ids in the backend's runc root.
+// containerExists reports whether the runtime has state for ctrID: runc
+// and crun both keep a container's in <--root>/<id>/ (and say "does not
+// exist" and "cannot open directory … No such file or directory" when it
+// is missing).
+func (b *Backend) containerExists(ctrID string) bool {
+	_, err := os.Lstat(filepath.Join(b.runtimeRoot(), ctrID))
+	return err == nil
+}
+
+// listContainers lists the container ids in the runtime's state root.
 func (b *Backend) listContainers() ([]string, error) {
-	ents, err := os.ReadDir(b.runcRoot())
+	ents, err := os.ReadDir(b.runtimeRoot())
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +164,7 @@ func (b *Backend) listContainers() ([]string, error) {
 
 // containerPid returns the host pid of the container's init (0 if none).
 func (b *Backend) containerPid(ctrID string) int {
-	out, err := b.runcCmd("", "state", ctrID).Output()
+	out, err := b.runtimeCmd("", "state", ctrID).Output()
 	if err != nil {
 		return 0
 	}
