@@ -143,7 +143,9 @@ type Shell struct {
 	Range Range
 	// Map translates a byte offset in Text to a byte offset in the source,
 	// so positions found inside the joined text can be reported exactly.
-	// Map has len(Text)+1 entries.
+	// Map has len(Text)+1 entries, or is nil when Text is one run of the
+	// source starting at Range.Start (no continuation lines): use
+	// SourceOffset.
 	Map []int
 
 	// tree is Text parsed as shell by the parser (nil when it does not
@@ -154,7 +156,13 @@ type Shell struct {
 
 // SourceOffset returns the source byte offset of Text[i].
 func (s *Shell) SourceOffset(i int) int {
-	if i < 0 || len(s.Map) == 0 {
+	if i < 0 {
+		return s.Range.Start.Offset
+	}
+	if s.Map == nil {
+		return s.Range.Start.Offset + min(i, len(s.Text))
+	}
+	if len(s.Map) == 0 {
 		return s.Range.Start.Offset
 	}
 	if i >= len(s.Map) {

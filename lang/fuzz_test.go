@@ -142,13 +142,16 @@ func walk(f *File, check func(string, Range)) {
 			}
 			for _, s := range shells {
 				check("shell", s.Range)
-				if len(s.Map) != len(s.Text)+1 {
+				if s.Map != nil && len(s.Map) != len(s.Text)+1 {
 					panic("shell map length")
 				}
 				for i := range len(s.Text) {
-					if o := s.Map[i]; o < 0 || o >= len(f.Source) || f.Source[o] != s.Text[i] {
-						panic("shell map does not point at the same byte")
+					if o := s.SourceOffset(i); o < 0 || o >= len(f.Source) || f.Source[o] != s.Text[i] {
+						panic("shell offset does not point at the same byte")
 					}
+				}
+				if o := s.SourceOffset(len(s.Text)); o < s.Range.Start.Offset || o > len(f.Source) {
+					panic("shell end offset outside the source")
 				}
 			}
 		}

@@ -303,9 +303,12 @@ func (c *lowering) needArgs(what string) bool {
 func (c *lowering) missing() Word { return Word{Range: c.restRange()} }
 
 func (c *lowering) shell() Shell {
-	sh := Shell{Text: c.rest, Range: c.restRange(), Map: c.l.m[c.at:]}
-	if c.rest == "" {
-		sh.Map = c.l.m[len(c.l.text):]
+	sh := Shell{Text: c.rest, Range: c.restRange()}
+	if c.l.m != nil {
+		sh.Map = c.l.m[c.at:]
+		if c.rest == "" {
+			sh.Map = c.l.m[len(c.l.text):]
+		}
 	}
 	c.p.checkShell(&sh)
 	return sh

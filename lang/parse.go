@@ -7,11 +7,12 @@ import (
 
 // parser holds the state of one Parse call.
 type parser struct {
-	file  *File
-	li    *LineIndex
-	diags Diagnostics
-	sh    *shellParsers // from shellPool, taken on first use
-	stage *Stage
+	file   *File
+	li     *LineIndex
+	diags  Diagnostics
+	sh     *shellParsers // from shellPool, taken on first use
+	shells shellArena    // the simple bodies' trees
+	stage  *Stage
 }
 
 func (p *parser) diag(sev Severity, code string, r Range, msg, detail string) {

@@ -6,7 +6,11 @@ import "strings"
 // the grammar sees and, for every byte of it, the source offset it came from.
 type logical struct {
 	text string
-	m    []int // len(text)+1 source offsets; m[len(text)] is one past the last byte
+	// m holds len(text)+1 source offsets, m[len(text)] one past the last
+	// byte; nil when text is one run of the source (no continuation),
+	// starting at offset off.
+	m   []int
+	off int
 	// line is the 1-based source line the instruction starts on.
 	line int
 	// suppress holds the codes of wrenn-ignore comments directly above.
@@ -17,6 +21,9 @@ type logical struct {
 // one past the last byte, so a word at the end of a continued line does
 // not stretch to the next line.
 func (l *logical) span(a, b int) (int, int) {
+	if l.m == nil {
+		return l.off + a, l.off + max(a, b)
+	}
 	if b <= a {
 		return l.m[a], l.m[a]
 	}
@@ -37,7 +44,8 @@ type scanner struct {
 	continues bool // false for ParseRecipe: each element is one instruction
 	p         *parser
 	// text is the source as a string, so a one-line instruction's text is
-	// a substring of it; offsets is one arena for every offset map.
+	// a substring of it; offsets is an arena for the offset maps of
+	// continued instructions (others need none).
 	text    string
 	offsets []int
 }
@@ -87,7 +95,6 @@ func (sc *scanner) scan() []*logical {
 	src := sc.src
 	sc.text = string(src)
 	sc.p.file.text = sc.text
-	sc.offsets = make([]int, 0, len(src)+len(sc.lines)+1)
 	out := make([]*logical, 0, len(sc.lines))
 	slab := make([]logical, len(sc.lines))
 	header := true // still in the top-of-file directive block
@@ -133,7 +140,7 @@ func (sc *scanner) join(l *logical, i, s int) int {
 	var b []byte // joined text; nil while the instruction is one line
 	first := -1  // start of the only segment while b is nil
 	var firstEnd int
-	m := sc.offsets[len(sc.offsets):]
+	var m []int // offsets, once there is more than one segment
 	last := s
 	for {
 		ln := sc.lines[i]
@@ -147,11 +154,21 @@ func (sc *scanner) join(l *logical, i, s int) int {
 			first, firstEnd = s, e
 		case b == nil:
 			b = append(append(make([]byte, 0, 2*(firstEnd-first+e-s)), src[first:firstEnd]...), src[s:e]...)
+			if cap(sc.offsets)-len(sc.offsets) < 256 {
+				sc.offsets = make([]int, 0, 4096) // a longer m gets its own array
+			}
+			m = sc.offsets[len(sc.offsets):]
+			for k := first; k < firstEnd; k++ {
+				m = append(m, k)
+			}
+			for k := s; k < e; k++ {
+				m = append(m, k)
+			}
 		default:
 			b = append(b, src[s:e]...)
-		}
-		for k := s; k < e; k++ {
-			m = append(m, k)
+			for k := s; k < e; k++ {
+				m = append(m, k)
+			}
 		}
 		if e > s {
 			last = e
@@ -191,6 +208,11 @@ func (sc *scanner) join(l *logical, i, s int) int {
 	n := len(text)
 	for n > 0 && isSpace(text[n-1]) {
 		n--
+	}
+	if b == nil {
+		// One run of the source: offsets are first + i, no map.
+		l.text, l.off = text[:n], first
+		return i
 	}
 	if n < len(text) {
 		text = text[:n]

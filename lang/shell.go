@@ -39,7 +39,7 @@ func (p *parser) checkShell(sh *Shell) {
 	if strings.TrimSpace(sh.Text) == "" {
 		return
 	}
-	if tree, ok := simpleShell(sh.Text); ok && !noSimpleShell {
+	if tree, ok := simpleShellIn(sh.Text, &p.shells); ok && !noSimpleShell {
 		sh.tree = tree
 		return
 	}

@@ -16,12 +16,18 @@ import "mvdan.cc/sh/v3/syntax"
 //
 // It exists for speed: the full parser was about 40% of Parse on a
 // 1,000-step file, and most bodies are this simple.
-func simpleShell(text string) (*syntax.File, bool) {
+func simpleShell(text string) (*syntax.File, bool) { return simpleShellIn(text, nil) }
+
+// simpleShellIn is simpleShell taking its nodes from a (nil: each its own
+// allocation).
+func simpleShellIn(text string, a *shellArena) (*syntax.File, bool) {
 	if len(text) > maxSimpleShell {
 		return nil, false
 	}
-	s := shellScanner{src: text}
-	f := &syntax.File{}
+	s := shellScanner{src: text, a: a}
+	fa := take(s.aFiles())
+	f := &fa.file
+	f.Stmts = fa.stmts[:0]
 	for {
 		s.space()
 		if s.i == len(s.src) {
@@ -55,6 +61,70 @@ const maxSimpleShell = 16000
 type shellScanner struct {
 	src string
 	i   int
+	a   *shellArena
+}
+
+// shellArena hands out the nodes of many simple bodies from shared slabs:
+// a parse of a 1,000-step file makes a few dozen allocations for its
+// shell trees rather than one or more per node. Trees keep their slab
+// alive, as they keep the parse's other nodes.
+type shellArena struct {
+	files  []fileAlloc
+	words  []wordAlloc
+	cmds   []cmdAlloc
+	bins   []binAlloc
+	redirs []syntax.Redirect
+}
+
+// arenaSlab is how many nodes of a kind one slab holds.
+const arenaSlab = 64
+
+// take returns the next zeroed element of *slab, allocating a new slab
+// when it is full; with a nil slab pointer (no arena) a fresh element.
+func take[T any](slab *[]T) *T {
+	if slab == nil {
+		return new(T)
+	}
+	if len(*slab) == cap(*slab) {
+		*slab = make([]T, 0, arenaSlab)
+	}
+	*slab = (*slab)[:len(*slab)+1]
+	return &(*slab)[len(*slab)-1]
+}
+
+func (s *shellScanner) aFiles() *[]fileAlloc {
+	if s.a == nil {
+		return nil
+	}
+	return &s.a.files
+}
+
+func (s *shellScanner) aWords() *[]wordAlloc {
+	if s.a == nil {
+		return nil
+	}
+	return &s.a.words
+}
+
+func (s *shellScanner) aCmds() *[]cmdAlloc {
+	if s.a == nil {
+		return nil
+	}
+	return &s.a.cmds
+}
+
+func (s *shellScanner) aBins() *[]binAlloc {
+	if s.a == nil {
+		return nil
+	}
+	return &s.a.bins
+}
+
+func (s *shellScanner) aRedirs() *[]syntax.Redirect {
+	if s.a == nil {
+		return nil
+	}
+	return &s.a.redirs
 }
 
 // pos is the position of byte offset off on the body's only line.
@@ -92,8 +162,19 @@ var reserved = map[string]bool{
 	"readonly": true, "local": true, "declare": true, "typeset": true, "nameref": true, "let": true,
 }
 
-// wordAlloc and cmdAlloc put the nodes of a word, and of a command with
-// up to four words, in one allocation each.
+// fileAlloc, wordAlloc, cmdAlloc and binAlloc put the nodes of a body
+// with up to two statements, a word, a command with up to four words, and
+// a binary command, in one allocation (or arena slot) each.
+type fileAlloc struct {
+	file  syntax.File
+	stmts [2]*syntax.Stmt
+}
+
+type binAlloc struct {
+	stmt syntax.Stmt
+	bin  syntax.BinaryCmd
+}
+
 type wordAlloc struct {
 	word  syntax.Word
 	lit   syntax.Lit
@@ -124,7 +205,8 @@ func (s *shellScanner) word() (*syntax.Word, bool) {
 			return nil, false
 		}
 	}
-	a := &wordAlloc{lit: syntax.Lit{ValuePos: s.pos(start), ValueEnd: s.pos(s.i), Value: s.src[start:s.i]}}
+	a := take(s.aWords())
+	a.lit = syntax.Lit{ValuePos: s.pos(start), ValueEnd: s.pos(s.i), Value: s.src[start:s.i]}
 	a.parts[0] = &a.lit
 	a.word.Parts = a.parts[:]
 	return &a.word, true
@@ -138,7 +220,7 @@ func (s *shellScanner) command() (*syntax.Stmt, bool) {
 	if !ok || reserved[first.Lit()] || containsByte(first.Lit(), '=') {
 		return nil, false
 	}
-	a := &cmdAlloc{}
+	a := take(s.aCmds())
 	call, st := &a.call, &a.stmt
 	call.Args = append(a.args[:0], first)
 	st.Cmd, st.Position = call, s.pos(start)
@@ -167,7 +249,8 @@ func (s *shellScanner) command() (*syntax.Stmt, bool) {
 					return nil, false // >&, >|, <<, <>, <(
 				}
 			}
-			r := &syntax.Redirect{OpPos: s.pos(s.i), Op: op}
+			r := take(s.aRedirs())
+			r.OpPos, r.Op = s.pos(s.i), op
 			s.i += n
 			s.space()
 			if r.Word, ok = s.word(); !ok {
@@ -200,7 +283,7 @@ func (s *shellScanner) pipeline() (*syntax.Stmt, bool) {
 		if !ok {
 			return nil, false
 		}
-		x = &syntax.Stmt{Cmd: &syntax.BinaryCmd{OpPos: opPos, Op: syntax.Pipe, X: x, Y: y}, Position: x.Position}
+		x = s.binary(opPos, syntax.Pipe, x, y)
 	}
 	return x, true
 }
@@ -230,12 +313,20 @@ func (s *shellScanner) andOr() (*syntax.Stmt, bool) {
 		if !ok {
 			return nil, false
 		}
-		x = &syntax.Stmt{Cmd: &syntax.BinaryCmd{OpPos: opPos, Op: op, X: x, Y: y}, Position: x.Position}
+		x = s.binary(opPos, op, x, y)
 	}
 	if s.i < len(s.src) && s.src[s.i] == '&' {
 		return nil, false
 	}
 	return x, true
+}
+
+// binary is the statement `x op y`.
+func (s *shellScanner) binary(opPos syntax.Pos, op syntax.BinCmdOperator, x, y *syntax.Stmt) *syntax.Stmt {
+	a := take(s.aBins())
+	a.bin = syntax.BinaryCmd{OpPos: opPos, Op: op, X: x, Y: y}
+	a.stmt = syntax.Stmt{Cmd: &a.bin, Position: x.Position}
+	return &a.stmt
 }
 
 func containsByte(s string, c byte) bool {

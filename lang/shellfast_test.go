@@ -24,6 +24,9 @@ func simpleShellAgrees(t testing.TB, body string) bool {
 	if err != nil {
 		t.Fatalf("simpleShell accepted %q, the parser rejects it: %v", body, err)
 	}
+	if in, ok := simpleShellIn(body, &shellArena{}); !ok || !reflect.DeepEqual(in, ref) {
+		t.Fatalf("simpleShellIn(%q) with an arena differs from the parser", body)
+	}
 	if !reflect.DeepEqual(fast, ref) {
 		var a, b strings.Builder
 		syntax.DebugPrint(&a, fast)
@@ -127,4 +130,27 @@ func FuzzSimpleShell(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		simpleShellAgrees(t, body)
 	})
+}
+
+// TestShellArenaKeepsTrees parses many bodies into one arena (slabs fill
+// and new ones start) and checks every tree afterwards against a tree of
+// its own: no node is handed out twice.
+func TestShellArenaKeepsTrees(t *testing.T) {
+	var a shellArena
+	var bodies []string
+	var trees []*syntax.File
+	for i := range 5 * arenaSlab {
+		body := "mkdir -p /d" + strings.Repeat("x", i%7) + " && echo a b c d e > /f | cat < /g ; true || false"
+		f, ok := simpleShellIn(body, &a)
+		if !ok {
+			t.Fatalf("fell back on %q", body)
+		}
+		bodies, trees = append(bodies, body), append(trees, f)
+	}
+	for i, body := range bodies {
+		want, _ := simpleShell(body)
+		if !reflect.DeepEqual(trees[i], want) {
+			t.Fatalf("tree %d changed after later parses", i)
+		}
+	}
 }

@@ -23,6 +23,7 @@ type script struct {
 	// params holds every parameter expansion ($X, ${X…}) by name.
 	params []param
 	visit  func(syntax.Node) bool
+	sp     *scriptParser // where the calls come from
 }
 
 type param struct {
@@ -129,16 +130,49 @@ func (c *call) hasFlag(from int, short string, long ...string) bool {
 	return false
 }
 
-// scriptParser parses shell bodies; one per pass so its buffers are reused.
+// scriptParser parses shell bodies; one per pass so its buffers are reused
+// and the scripts and calls of every body come from shared slabs (a
+// 1,000-step file would otherwise allocate several objects per RUN).
 type scriptParser struct {
 	p *syntax.Parser
 	r strings.Reader
+
+	scripts []script
+	calls   []call
+	callPtr []*call
+	strs    []string
+	bools   []bool
+	scratch []*call // s.calls while a body is walked
+}
+
+// slabSize is how many elements a slab of the scriptParser holds.
+const slabSize = 128
+
+// take returns the next zeroed element of *slab.
+func take[T any](slab *[]T) *T {
+	if len(*slab) == cap(*slab) {
+		*slab = make([]T, 0, slabSize)
+	}
+	*slab = (*slab)[:len(*slab)+1]
+	return &(*slab)[len(*slab)-1]
+}
+
+// carve returns the next n zeroed elements of *slab, with no room to grow
+// into the next ones.
+func carve[T any](slab *[]T, n int) []T {
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]T, 0, max(slabSize, n))
+	}
+	i := len(*slab)
+	*slab = (*slab)[:i+n]
+	return (*slab)[i : i+n : i+n]
 }
 
 // parse analyses sh; s.file is nil when the body is not valid shell (then
 // callers fall back to scanning the text for variable uses).
 func (sp *scriptParser) parse(sh *lang.Shell) *script {
-	s := &script{sh: sh}
+	s := take(&sp.scripts)
+	s.sh, s.sp = sh, sp
 	// The parser already built the tree while checking the body; parse
 	// here only for a Shell made without it (a hand-built AST).
 	f := sh.Syntax()
@@ -156,7 +190,10 @@ func (sp *scriptParser) parse(sh *lang.Shell) *script {
 		return s
 	}
 	s.file = f
+	s.calls = sp.scratch[:0]
 	s.walkStmts(f.Stmts, false)
+	sp.scratch = s.calls[:0]
+	s.calls = append(carve(&sp.callPtr, len(s.calls))[:0], s.calls...)
 	if n := len(s.calls); n > 0 && len(f.Stmts) > 0 {
 		last := f.Stmts[len(f.Stmts)-1]
 		if c := s.calls[n-1]; !c.nested && c.expr.End().Offset() == lastCallEnd(last) {
@@ -202,8 +239,9 @@ func (s *script) walkStmt(st *syntax.Stmt, nested bool) {
 func (s *script) walkCmd(cmd syntax.Command, nested bool) {
 	switch x := cmd.(type) {
 	case *syntax.CallExpr:
-		c := &call{expr: x, nested: nested}
-		c.args, c.lit = make([]string, len(x.Args)), make([]bool, len(x.Args))
+		c := take(&s.sp.calls)
+		c.expr, c.nested = x, nested
+		c.args, c.lit = carve(&s.sp.strs, len(x.Args)), carve(&s.sp.bools, len(x.Args))
 		for _, a := range x.Assigns {
 			if a.Value != nil {
 				s.walkWord(a.Value)
