@@ -18,7 +18,7 @@ import (
 func init() { register(newBaseCmd) }
 
 func newBaseCmd() *cobra.Command {
-	var root string
+	var root, runtime string
 	cmd := &cobra.Command{
 		Use:   "base",
 		Short: "Make and list the base templates of a local agent root",
@@ -37,13 +37,21 @@ no agent may be running on it at the same time (the root is locked).
 		},
 	}
 	cmd.PersistentFlags().StringVar(&root, "root", defaultRoot(), "agent root `DIR` (env WRENN_ROOT)")
-	cmd.AddCommand(newBaseImportCmd(&root), newBaseBootstrapCmd(&root), newBaseLsCmd(&root))
+	addRuntimeFlag(cmd.PersistentFlags(), &runtime)
+	opts := &baseOpts{root: &root, runtime: &runtime}
+	cmd.AddCommand(newBaseImportCmd(opts), newBaseBootstrapCmd(opts), newBaseLsCmd(opts))
 	return cmd
 }
 
-// withLocalBackend opens the local backend on root for one command.
-func withLocalBackend(cmd *cobra.Command, root string, fn func(b *local.Backend) error) error {
-	b, err := local.New(local.Options{Root: root})
+// baseOpts are the base commands' persistent flags.
+type baseOpts struct{ root, runtime *string }
+
+// withLocalBackend opens the local backend on the root for one command.
+func withLocalBackend(cmd *cobra.Command, o *baseOpts, fn func(b *local.Backend) error) error {
+	if err := checkRuntime(*o.runtime); err != nil {
+		return err
+	}
+	b, err := local.New(local.Options{Root: *o.root, Runtime: *o.runtime})
 	if err != nil {
 		return exitCode(ExitFailure, err)
 	}
@@ -57,7 +65,7 @@ func withLocalBackend(cmd *cobra.Command, root string, fn func(b *local.Backend)
 	return err
 }
 
-func newBaseImportCmd(root *string) *cobra.Command {
+func newBaseImportCmd(o *baseOpts) *cobra.Command {
 	return &cobra.Command{
 		Use:   "import NAME ROOTFS.tar[.gz]",
 		Short: "Make a base template from a rootfs tarball",
@@ -70,7 +78,7 @@ its content.`,
 		Example: `  wrenn base import minimal ./debian-rootfs.tar.gz`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withLocalBackend(cmd, *root, func(b *local.Backend) error {
+			return withLocalBackend(cmd, o, func(b *local.Backend) error {
 				info, err := b.ImportBase(cmd.Context(), args[0], args[1])
 				if err != nil {
 					return err
@@ -82,7 +90,7 @@ its content.`,
 	}
 }
 
-func newBaseBootstrapCmd(root *string) *cobra.Command {
+func newBaseBootstrapCmd(o *baseOpts) *cobra.Command {
 	var from string
 	cmd := &cobra.Command{
 		Use:   "bootstrap NAME --from busybox|debian",
@@ -102,7 +110,7 @@ func newBaseBootstrapCmd(root *string) *cobra.Command {
 			if from != local.FromBusybox && from != local.FromDebian {
 				return usageError("--from %q: want busybox or debian", from)
 			}
-			return withLocalBackend(cmd, *root, func(b *local.Backend) error {
+			return withLocalBackend(cmd, o, func(b *local.Backend) error {
 				info, err := b.BootstrapBase(cmd.Context(), args[0], from, cmd.ErrOrStderr())
 				if err != nil {
 					return err
@@ -121,7 +129,7 @@ func printBaseMade(cmd *cobra.Command, info agent.TemplateInfo) {
 	fmt.Fprintf(cmd.OutOrStdout(), "base %s: id %s, %s, %s\n", info.Name, info.ID, humanize.IBytes(uint64(info.SizeBytes)), info.Digest)
 }
 
-func newBaseLsCmd(root *string) *cobra.Command {
+func newBaseLsCmd(o *baseOpts) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "ls",
@@ -131,7 +139,7 @@ size on disk, content digest (short) and creation time. --json prints the
 full digests as a JSON array.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withLocalBackend(cmd, *root, func(b *local.Backend) error {
+			return withLocalBackend(cmd, o, func(b *local.Backend) error {
 				list, err := b.ListTemplates(cmd.Context())
 				if err != nil {
 					return err

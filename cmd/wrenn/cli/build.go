@@ -29,6 +29,7 @@ type buildFlags struct {
 	vcpus, memory                   int
 	progress, cacheDir, root, agent string
 	token, output, healthcheck      string
+	runtime                         string
 }
 
 func newBuildCmd() *cobra.Command {
@@ -43,7 +44,9 @@ only the steps after it, committing a layer per step that changes files.
 Without --agent the local agent runs in this process under --root (default
 $WRENN_ROOT or /var/lib/wrenn), driven over a private socket by the same
 client as a remote agent. The base template ("minimal" unless FROM says
-otherwise) must exist there: see 'wrenn base bootstrap'.
+otherwise) must exist there: see 'wrenn base bootstrap'. Its containers run
+with runc, or with crun (--runtime crun, or WRENN_RUNTIME=crun): every step
+starts a container, and crun starts one in about a fifth of runc's time.
 
 --healthcheck sets the template's healthcheck, or overrides the file's: it
 is the seed's build parameter, a HEALTHCHECK line without the keyword, with
@@ -77,6 +80,7 @@ Examples:
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "layer cache `DIR` (default: the user cache directory)")
 	fl.StringVar(&f.root, "root", "", "state `DIR` of the embedded agent (default $WRENN_ROOT or /var/lib/wrenn)")
 	fl.StringVar(&f.agent, "agent", "", "build on the agent at `URL` instead of the embedded one")
+	addRuntimeFlag(fl, &f.runtime)
 	fl.StringVar(&f.token, "token", "", "bearer `TOKEN` for --agent")
 	fl.StringVarP(&f.output, "output", "o", "", "export the final rootfs to `PATH`: DIR, file.tar or rootfs.ext4")
 	return cmd
@@ -90,6 +94,12 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 	}
 	if f.agent != "" && f.root != "" {
 		return usageError("--root and --agent exclude each other")
+	}
+	if f.agent != "" && cmd.Flags().Changed("runtime") {
+		return usageError("--runtime is the embedded agent's: an --agent has its own (wrenn agent serve --runtime)")
+	}
+	if err := checkRuntime(f.runtime); err != nil {
+		return err
 	}
 	args, err := parseBuildArgs(f.buildArgs)
 	if err != nil {
@@ -121,7 +131,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 		if root == "" {
 			root = defaultRoot()
 		}
-		u, stop, err := startEmbeddedAgent(context.WithoutCancel(ctx), root)
+		u, stop, err := startEmbeddedAgent(context.WithoutCancel(ctx), root, f.runtime)
 		if err != nil {
 			return exitCode(ExitFailure, fmt.Errorf("embedded agent on %s: %w", root, err))
 		}

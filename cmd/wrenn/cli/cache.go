@@ -108,7 +108,7 @@ func (f *cacheFlags) openAgent(ctx context.Context) (cache.AgentLayers, func(), 
 	if root == "" {
 		root = defaultRoot()
 	}
-	url, stop, err := startEmbeddedAgent(ctx, root)
+	url, stop, err := startEmbeddedAgent(ctx, root, defaultRuntime())
 	if err != nil {
 		return nil, nil, exitCode(ExitFailure, fmt.Errorf("embedded agent under %s: %w", root, err))
 	}

@@ -25,6 +25,7 @@ func init() { register(newServeCmd) }
 
 type serveFlags struct {
 	listen, root, cacheDir, token, queue, agentToken string
+	runtime                                          string
 	agents                                           []string
 	workers                                          int
 	maxArchive                                       int64
@@ -44,9 +45,10 @@ run by --workers workers on the least loaded agent, and survive restarts
 (running builds are re-queued and resume from their cached layers).
 
 Without --agent the local agent runs in this process under --root (default
-$WRENN_ROOT or /var/lib/wrenn). A build's uploaded archive is deleted when
-the build ends; its record and log are kept for --retention (7 days by
-default), then pruned. See docs/service.md.
+$WRENN_ROOT or /var/lib/wrenn), its containers run by --runtime (runc, or
+crun: faster). A build's uploaded archive is deleted when the build ends;
+its record and log are kept for --retention (7 days by default), then
+pruned. See docs/service.md.
 
 Examples:
   wrenn serve --workers 4 --root /var/lib/wrenn --token "$WRENN_TOKEN"
@@ -59,6 +61,7 @@ Examples:
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`ADDR` to serve the API on")
 	fl.IntVar(&f.workers, "workers", 1, "builds run at once")
 	fl.StringVar(&f.root, "root", "", "state `DIR` of the embedded agent")
+	addRuntimeFlag(fl, &f.runtime)
 	fl.StringArrayVar(&f.agents, "agent", nil, "run builds on the agent at `URL` (repeatable)")
 	fl.StringVar(&f.agentToken, "agent-token", "", "bearer `TOKEN` for --agent")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "layer cache `DIR` (default: the user cache directory)")
@@ -76,6 +79,12 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.queue != "badger" && !strings.HasPrefix(f.queue, "redis://") && !strings.HasPrefix(f.queue, "rediss://") {
 		return usageError("--queue %q: want badger or redis://…", f.queue)
+	}
+	if len(f.agents) > 0 && f.root == "" && cmd.Flags().Changed("runtime") {
+		return usageError("--runtime is the embedded agent's, and with only --agent none runs: add --root, or give the runtime to 'wrenn agent serve'")
+	}
+	if err := checkRuntime(f.runtime); err != nil {
+		return err
 	}
 	ctx, stopSignals := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
@@ -119,7 +128,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		if root == "" {
 			root = defaultRoot()
 		}
-		u, stop, err := startEmbeddedAgent(bg, root)
+		u, stop, err := startEmbeddedAgent(bg, root, f.runtime)
 		if err != nil {
 			return exitCode(ExitFailure, fmt.Errorf("embedded agent on %s: %w", root, err))
 		}
