@@ -3,6 +3,7 @@ package local
 import (
 	"archive/tar"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -45,11 +47,89 @@ func digestTree(dir string) (treeStats, error) {
 }
 
 // writeTree writes dir as a tar stream to w (zeroTimes: for digests).
+//
+// It is a pipeline, so that the walk and the reads (system calls and
+// copies) run on another core while w (a sha256, for a digest) consumes:
+// a walker lists the entries in order with their headers, a reader sends
+// each entry's headers and then its content in chunks, and this goroutine
+// writes them to the tar. At most treeQueue items are in flight.
 func writeTree(dir string, w io.Writer, zeroTimes bool) (treeStats, error) {
-	tw := tar.NewWriter(w)
+	done := make(chan struct{})
+	defer close(done) // stops the walker and reader on an early return
+	entries := make(chan treeEntry, treeQueue)
+	items := make(chan treeItem, treeQueue)
 	var st treeStats
+	walkErr := make(chan error, 1)
+	go func() {
+		defer close(entries)
+		walkErr <- walkTree(dir, zeroTimes, &st, entries, done)
+	}()
+	go readTree(entries, items, done)
+
+	tw := tar.NewWriter(w)
+	var want int64 // content bytes the current entry still owes
+	var cur string
+	for it := range items {
+		if it.err != nil {
+			return treeStats{}, it.err
+		}
+		if it.hdrs != nil {
+			if want != 0 {
+				return treeStats{}, fmt.Errorf("%s changed while being read", cur)
+			}
+			for _, hdr := range it.hdrs {
+				if err := tw.WriteHeader(hdr); err != nil {
+					return treeStats{}, err
+				}
+			}
+			want, cur = it.size, it.full
+			continue
+		}
+		if _, err := tw.Write((*it.buf)[:it.n]); err != nil {
+			return treeStats{}, err
+		}
+		want -= int64(it.n)
+		chunkPool.Put(it.buf)
+	}
+	if want != 0 {
+		return treeStats{}, fmt.Errorf("%s changed while being read", cur)
+	}
+	if err := <-walkErr; err != nil {
+		return treeStats{}, err
+	}
+	return st, tw.Close()
+}
+
+// treeQueue bounds each stage of writeTree's pipeline (with 256 KB chunks,
+// at most 16 MB of content in flight).
+const treeQueue = 64
+
+// treeEntry is one walked file: its tar headers (the last one carries the
+// content, if any) and the content's size.
+type treeEntry struct {
+	full string
+	hdrs []*tar.Header
+	size int64
+}
+
+// treeItem is the next thing to write: an entry's headers, a chunk of its
+// content, or the error that stops the stream.
+type treeItem struct {
+	full string
+	hdrs []*tar.Header
+	size int64
+	buf  *[]byte // a chunkPool buffer holding n bytes of content
+	n    int
+	err  error
+}
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// walkTree sends dir's entries in lexical order and adds up their disk
+// usage in st.
+func walkTree(dir string, zeroTimes bool, st *treeStats, out chan<- treeEntry, done <-chan struct{}) error {
 	seen := map[[2]uint64]string{} // (dev, ino) -> first name, for hardlinks
-	err := filepath.WalkDir(dir, func(full string, d fs.DirEntry, err error) error {
+	return filepath.WalkDir(dir, func(full string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -72,6 +152,7 @@ func writeTree(dir string, w io.Writer, zeroTimes bool) (treeStats, error) {
 		if err != nil {
 			return err
 		}
+		e := treeEntry{full: full, hdrs: hdrs}
 		for _, hdr := range hdrs {
 			if zeroTimes {
 				hdr.ModTime = time.Unix(0, 0)
@@ -79,30 +160,65 @@ func writeTree(dir string, w io.Writer, zeroTimes bool) (treeStats, error) {
 				hdr.ModTime = time.Unix(sys.Mtim.Sec, sys.Mtim.Nsec)
 			}
 			hdr.Format = tar.FormatPAX
-			if err := tw.WriteHeader(hdr); err != nil {
-				return err
-			}
 			if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
-				f, err := os.Open(full)
-				if err != nil {
-					return err
-				}
-				n, err := io.Copy(tw, f)
-				f.Close()
-				if err != nil {
-					return err
-				}
-				if n != hdr.Size {
-					return fmt.Errorf("%s changed while being read", full)
-				}
+				e.size = hdr.Size
 			}
 		}
-		return nil
+		select {
+		case out <- e:
+			return nil
+		case <-done:
+			return errors.New("tree walk stopped")
+		}
 	})
-	if err != nil {
-		return st, err
+}
+
+// readTree forwards each entry's headers, then its content in chunks, in
+// the order the walker sent them.
+func readTree(in <-chan treeEntry, out chan<- treeItem, done <-chan struct{}) {
+	defer close(out)
+	send := func(it treeItem) bool {
+		select {
+		case out <- it:
+			return true
+		case <-done:
+			return false
+		}
 	}
-	return st, tw.Close()
+	for e := range in {
+		if !send(treeItem{full: e.full, hdrs: e.hdrs, size: e.size}) {
+			return
+		}
+		if e.size == 0 {
+			continue
+		}
+		f, err := os.Open(e.full)
+		if err != nil {
+			send(treeItem{err: err})
+			return
+		}
+		left := e.size
+		for left > 0 {
+			buf := chunkPool.Get().(*[]byte)
+			n, err := io.ReadFull(f, (*buf)[:min(int64(len(*buf)), left)])
+			if n > 0 {
+				if !send(treeItem{buf: buf, n: n}) {
+					f.Close()
+					return
+				}
+				left -= int64(n)
+			}
+			if err != nil {
+				f.Close()
+				if err == io.ErrUnexpectedEOF || err == io.EOF {
+					err = fmt.Errorf("%s changed while being read", e.full)
+				}
+				send(treeItem{err: err})
+				return
+			}
+		}
+		f.Close()
+	}
 }
 
 // entryHeaders returns the tar headers for one file: usually one; a
