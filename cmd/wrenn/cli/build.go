@@ -125,24 +125,41 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 	ctx, stopSignals := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 
+	// The embedded agent starts (its recovery pass reads every layer's
+	// metadata) while the cache opens and the context is walked.
+	type started struct {
+		url  string
+		stop func()
+		err  error
+	}
+	embedded := make(chan started, 1)
 	url, token := f.agent, f.token
 	if url == "" {
 		root := f.root
 		if root == "" {
 			root = defaultRoot()
 		}
-		u, stop, err := startEmbeddedAgent(context.WithoutCancel(ctx), root, f.runtime)
-		if err != nil {
-			return exitCode(ExitFailure, fmt.Errorf("embedded agent on %s: %w", root, err))
+		go func() {
+			u, stop, err := startEmbeddedAgent(context.WithoutCancel(ctx), root, f.runtime)
+			if err != nil {
+				err = fmt.Errorf("embedded agent on %s: %w", root, err)
+			}
+			embedded <- started{u, stop, err}
+		}()
+		defer func() {
+			if s := <-embedded; s.stop != nil {
+				s.stop()
+			}
+		}()
+	}
+	agentURL := func() (string, error) {
+		if url != "" {
+			return url, nil
 		}
-		defer stop()
-		url = u
+		s := <-embedded
+		embedded <- s // for the deferred stop
+		return s.url, s.err
 	}
-	client, err := agent.Dial(url, token)
-	if err != nil {
-		return exitCode(ExitFailure, err)
-	}
-	defer client.Close()
 
 	cacheDir := f.cacheDir
 	if cacheDir == "" {
@@ -163,6 +180,14 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 	if err != nil {
 		return exitCode(ExitFailure, err)
 	}
+	if url, err = agentURL(); err != nil {
+		return exitCode(ExitFailure, err)
+	}
+	client, err := agent.Dial(url, token)
+	if err != nil {
+		return exitCode(ExitFailure, err)
+	}
+	defer client.Close()
 
 	req := executor.Request{
 		Agent: client, Store: store, File: file, Name: f.tag, NoCache: f.noCache,
