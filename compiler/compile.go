@@ -101,14 +101,19 @@ type compiler struct {
 
 const slabBytes = 32 << 10
 
-// newStep returns a zeroed step from the slab.
-func (c *compiler) newStep() *Step {
+// newStep returns a step from the slab with the fields every step has.
+// The other fields are set one by one on the zeroed slot: copying a whole
+// Step literal in would run the GC's write barrier over every pointer
+// field of the struct.
+func (c *compiler) newStep(phase Phase, kind lang.Kind, text string, r lang.Range, noCache bool) *Step {
 	if len(c.stepSlab) == cap(c.stepSlab) {
 		c.stepSlab = make([]Step, 0, min(max(c.stepsLeft, 8), 1024))
 	}
 	c.stepsLeft--
 	c.stepSlab = c.stepSlab[:len(c.stepSlab)+1]
-	return &c.stepSlab[len(c.stepSlab)-1]
+	st := &c.stepSlab[len(c.stepSlab)-1]
+	st.Phase, st.Kind, st.Text, st.Range, st.NoCache = phase, kind, text, r, noCache
+	return st
 }
 
 // ints copies ids into the int slab; the result is never nil.
@@ -419,16 +424,14 @@ func (ch *chain) run(phase Phase, text string, r lang.Range, cmd, user string, t
 	if user != "" {
 		n = 2
 	}
-	st := ch.c.newStep()
-	*st = Step{Phase: phase, Kind: lang.KindRun, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
-		Timeout: timeout, Cmd: cmd, runAs: user}
+	st := ch.c.newStep(phase, lang.KindRun, text, r, noCache)
+	st.MakesLayer, st.Timeout, st.Cmd, st.runAs = true, timeout, cmd, user
 	return ch.add(st, &restFields{args: args[:n]}, nil, nil)
 }
 
 func (ch *chain) user(phase Phase, text string, r lang.Range, name string, noCache bool) *Step {
-	st := ch.c.newStep()
-	*st = Step{Phase: phase, Kind: lang.KindUser, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
-		RunAsRoot: true, SetsUser: name}
+	st := ch.c.newStep(phase, lang.KindUser, text, r, noCache)
+	st.MakesLayer, st.RunAsRoot, st.SetsUser = true, true, name
 	st = ch.add(st, &restFields{args: []strPair{{"name", name}}}, nil, nil)
 	ch.st.user = name
 	home := "/home/" + name
@@ -460,9 +463,8 @@ func (ch *chain) setEnv(k, v string) {
 
 func (ch *chain) workdir(phase Phase, text string, r lang.Range, p string, noCache bool) *Step {
 	dir := resolveDir(ch.st.workdir, p)
-	st := ch.c.newStep()
-	*st = Step{Phase: phase, Kind: lang.KindWorkdir, Text: text, Range: r, MakesLayer: true, NoCache: noCache,
-		RunAsRoot: true, SetsWorkdir: dir}
+	st := ch.c.newStep(phase, lang.KindWorkdir, text, r, noCache)
+	st.MakesLayer, st.RunAsRoot, st.SetsWorkdir = true, true, dir
 	st = ch.add(st, &restFields{args: []strPair{{"path", dir}}}, nil, nil)
 	ch.st.workdir = dir
 	return st
@@ -476,14 +478,12 @@ func (ch *chain) lower(in lang.Instruction) *Step {
 	case *lang.RunInstr:
 		return ch.run(PhaseRecipe, text, n.Range, x.Cmd.Text, x.User, x.Timeout, n.NoCache)
 	case *lang.StartInstr:
-		st := ch.c.newStep()
-		*st = Step{Phase: PhaseRecipe, Kind: lang.KindStart, Text: text, Range: n.Range, NoCache: n.NoCache,
-			Timeout: ch.c.opts.startTimeout(), Cmd: x.Cmd.Text}
+		st := ch.c.newStep(PhaseRecipe, lang.KindStart, text, n.Range, n.NoCache)
+		st.Timeout, st.Cmd = ch.c.opts.startTimeout(), x.Cmd.Text
 		return ch.add(st, &restFields{args: []strPair{{"cmd", x.Cmd.Text}}}, nil, nil)
 	case *lang.EnvInstr:
 		val := Expand(x.Value.Value, ch.st.lookup)
-		st := ch.c.newStep()
-		*st = Step{Phase: PhaseRecipe, Kind: lang.KindEnv, Text: text, Range: n.Range, NoCache: n.NoCache}
+		st := ch.c.newStep(PhaseRecipe, lang.KindEnv, text, n.Range, n.NoCache)
 		st = ch.add(st, &restFields{args: []strPair{{"key", x.Key.Value}, {"value", val}}}, nil, nil)
 		ch.setEnv(x.Key.Value, val)
 		return st
@@ -506,8 +506,7 @@ func (ch *chain) arg(x *lang.ArgInstr, text string) *Step {
 	if !set && x.Default != nil {
 		val, set = Expand(x.Default.Value, ch.st.lookup), true
 	}
-	st := ch.c.newStep()
-	*st = Step{Phase: PhaseRecipe, Kind: lang.KindArg, Text: text, Range: x.Range, NoCache: x.NoCache}
+	st := ch.c.newStep(PhaseRecipe, lang.KindArg, text, x.Range, x.NoCache)
 	st = ch.add(st, &restFields{args: []strPair{{"name", name}, {"value", val}, {"set", strconv.FormatBool(set)}}}, nil, nil)
 	if set {
 		ch.st.args[name] = val
@@ -625,9 +624,8 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 			}
 		}
 	}
-	st := c.newStep()
-	*st = Step{Phase: PhaseRecipe, Kind: lang.KindCopy, Text: text, Range: x.Range, MakesLayer: true, NoCache: x.NoCache,
-		RunAsRoot: true, Copy: spec}
+	st := c.newStep(PhaseRecipe, lang.KindCopy, text, x.Range, x.NoCache)
+	st.MakesLayer, st.RunAsRoot, st.Copy = true, true, spec
 	return ch.add(st, &rf, extraKeys, extraIDs)
 }
 
