@@ -1,7 +1,7 @@
 package compiler
 
 import (
-	"maps"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -147,21 +147,13 @@ func (s *Step) Preimage() []byte {
 // for steps that run nothing (ENV, ARG). RUN and START scripts are the
 // seed's wrapping (RunScript, StartScript) in the step's state, with ARG
 // values under the env's; the others run as root. It is built on each
-// call.
+// call, from the variable part its state keeps once built.
 func (s *Step) Script() string {
 	switch s.Kind {
-	case lang.KindRun, lang.KindStart:
-		env, args := s.state.maps()
-		vars := env
-		if len(args) > 0 {
-			vars = make(map[string]string, len(env)+len(args))
-			maps.Copy(vars, args)
-			maps.Copy(vars, env)
-		}
-		if s.Kind == lang.KindStart {
-			return StartScript(s.User, s.Workdir, vars, s.Cmd)
-		}
-		return RunScript(cmp(s.runAs, s.User), s.Workdir, vars, s.Cmd)
+	case lang.KindRun:
+		return s.wrap(cmp(s.runAs, s.User), "/bin/sh -c ", "")
+	case lang.KindStart:
+		return s.wrap(s.User, "nohup /bin/sh -c ", " >/dev/null 2>&1 &")
 	case lang.KindWorkdir:
 		return WorkdirScript(s.SetsWorkdir)
 	case lang.KindUser:
@@ -171,6 +163,69 @@ func (s *Step) Script() string {
 	}
 	return ""
 }
+
+// wrap is what RUN and START run: bodyHead, Cmd quoted, bodyTail after
+// the state prefix `[cd 'WD' && ]K='v' … `, wrapped in su for a user other
+// than root. Equal to runWithPrefix(user, statePrefix(…), …) and its START
+// form (TestChainScriptMatchesRunScript), in one allocation. bodyHead and
+// bodyTail hold no single quote.
+func (s *Step) wrap(user, bodyHead, bodyTail string) string {
+	root := user == "" || user == "root"
+	vars := s.state.scriptVars(!root)
+	wd, cmd := s.Workdir, s.Cmd
+	level := 0 // how often wd and cmd are quoted: Q(s), or inside su -c '…'
+	if !root {
+		level = 1
+	}
+	n := len(vars) + len(bodyHead) + len(bodyTail) + len(wd) + len(cmd) + 16 + 12*(quotes(wd)+quotes(cmd))
+	if !root {
+		n += len(user) + 32 + 4*quotes(user)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	if !root {
+		b.WriteString("su ")
+		writeQuoted(&b, user, 0)
+		b.WriteString(" -s /bin/sh -c '")
+	}
+	if wd != "" {
+		b.WriteString("cd ")
+		writeQuoted(&b, wd, level)
+		b.WriteString(" && ")
+	}
+	b.WriteString(vars)
+	b.WriteString(bodyHead)
+	writeQuoted(&b, cmd, level)
+	b.WriteString(bodyTail)
+	if !root {
+		b.WriteByte('\'')
+	}
+	return b.String()
+}
+
+// writeQuoted writes Quote(s) (level 0), or Quote(s) as it is written
+// inside another single-quoted string (level 1: each ' of Quote(s) as
+// '\”).
+func writeQuoted(b *strings.Builder, s string, level int) {
+	open, esc := "'", `'\''`
+	if level > 0 {
+		open, esc = `'\''`, `'\''\'\'''\''` // ' -> '\'' -> each ' of that escaped
+	}
+	b.WriteString(open)
+	for {
+		i := strings.IndexByte(s, '\'')
+		if i < 0 {
+			b.WriteString(s)
+			b.WriteString(open)
+			return
+		}
+		b.WriteString(s[:i])
+		b.WriteString(esc)
+		s = s[i+1:]
+	}
+}
+
+func quotes(s string) int { return strings.Count(s, "'") }
 
 // Short returns the first 12 hex digits of the step key, for tables.
 func (s *Step) Short() string { return ShortKey(s.Key) }

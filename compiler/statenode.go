@@ -23,6 +23,10 @@ type stateNode struct {
 	env, args  map[string]string
 	prefix     []byte // appendStatePrefix of env and args, built on first use
 	prefixDone bool
+	// vars[0] is the scripts' variables, `K='v' ` for each ARG and ENV
+	// (ENV wins), sorted; vars[1] the same escaped for inside '…' (su -c).
+	vars     [2]string
+	varsDone [2]bool
 }
 
 type stateOp uint8
@@ -104,4 +108,31 @@ func (n *stateNode) preimagePrefix() []byte {
 		n.prefixDone = true
 	}
 	return n.prefix
+}
+
+// scriptVars returns the variable part of the state's RUN and START
+// scripts (see statePrefix), escaped for a single-quoted string when
+// quoted, built once per node.
+func (n *stateNode) scriptVars(quoted bool) string {
+	i := 0
+	if quoted {
+		i = 1
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.varsDone[i] {
+		n.build()
+		vars := n.env
+		if len(n.args) > 0 {
+			vars = make(map[string]string, len(n.env)+len(n.args))
+			maps.Copy(vars, n.args)
+			maps.Copy(vars, n.env)
+		}
+		v := statePrefix("", vars)
+		if quoted {
+			v = escapeQuotes(v)
+		}
+		n.vars[i], n.varsDone[i] = v, true
+	}
+	return n.vars[i]
 }
