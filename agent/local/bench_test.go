@@ -90,8 +90,8 @@ func BenchmarkExecTrue(b *testing.B) {
 
 // BenchmarkRuntimeByHand is the baseline for BenchmarkExecTrue, per
 // runtime: `exec CTR true` in the same running container, and a one-shot
-// `run` of true on the base rootfs (a fresh container each time, no
-// overlay, no cgroup; crun on a hybrid cgroup host with its private mount
+// `run` of true on the base rootfs (a fresh container and cgroup each time,
+// no overlay; crun on a hybrid cgroup host with its private mount
 // namespace, as the backend runs it).
 func BenchmarkRuntimeByHand(b *testing.B) {
 	for _, rt := range Runtimes {
@@ -119,7 +119,7 @@ func BenchmarkRuntimeByHand(b *testing.B) {
 				spec.Root = ociRoot{Path: filepath.Join(be.templateDir(tmpl.ID), "rootfs"), Readonly: true}
 				spec.Process.Args = []string{"true"}
 				spec.Mounts = spec.Mounts[:6]
-				spec.Linux.CgroupsPath = ""
+				spec.Linux.CgroupsPath = "/" + be.cgName + "/byhand"
 				data, _ := json.Marshal(spec)
 				if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
 					b.Fatal(err)

@@ -4,15 +4,19 @@
 #   cold build, fully cached rebuild, rebuild after changing the last step,
 #   rebuild after changing one COPY'd file in the middle.
 # BuildKit's figures for the same shapes (from the issue): 1.5 s / 0.15 s /
-# 0.2 s / 0.8 s. Needs root, runc and busybox-static.
+# 0.2 s / 0.8 s. Needs root, runc (or crun) and busybox-static.
+#
+#   bench/build/run.sh [RUNTIME]   (runc or crun; default $WRENN_RUNTIME or runc)
 set -eu
+rt=${1:-${WRENN_RUNTIME:-runc}}
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/wrenn" ./cmd/wrenn
 w="$work/wrenn"
 root="$work/root" cache="$work/cache" ctx="$work/ctx"
-"$w" base bootstrap --root "$root" minimal --from busybox >/dev/null
+"$w" base bootstrap --root "$root" --runtime "$rt" minimal --from busybox >/dev/null
+echo "runtime: $rt ($("$rt" --version | head -1)); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 mkdir -p "$ctx/data" "$ctx/src"
 i=0
@@ -45,7 +49,7 @@ run() {
 	label=$1
 	shift
 	start=$(date +%s%N)
-	"$w" build --root "$root" --cache-dir "$cache" -f "$ctx/Wrennfile" -t bench --skip-pre-post --progress plain "$@" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; exit 1; }
+	"$w" build --runtime "$rt" --root "$root" --cache-dir "$cache" -f "$ctx/Wrennfile" -t bench --skip-pre-post --progress plain "$@" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; exit 1; }
 	end=$(date +%s%N)
 	printf '%-34s %6d ms   %s\n' "$label" $(((end - start) / 1000000)) "$(tail -1 "$work/out.txt")"
 }
@@ -57,3 +61,4 @@ gen v2
 run "change the last step"
 echo "v2" >"$ctx/src/app.txt"
 run "change a COPY'd file (middle)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
