@@ -61,7 +61,7 @@
 // the host's init when runc exits, so reaping it is that init's job.
 //
 // Runtimes (runtime.go): runc is the default and the reference; crun is a
-// drop-in that starts a container in about a fifth of runc's time (see
+// drop-in that takes a third to a half of runc's time per container (see
 // docs/benchmarks.md). New runs `RUNTIME --version` once and takes only
 // runc or crun. What differs, and is handled: crun's error messages (both
 // log JSON lines {"level","msg"}; crun says "executable file `x` not

@@ -59,10 +59,10 @@ With a token (--token or $WRENN_AGENT_TOKEN), every call must carry
 "Authorization: Bearer TOKEN"; clients use 'wrenn build --agent URL --token T'.
 
 RUNTIME (--runtime, default $WRENN_RUNTIME or runc) is the OCI runtime the
-sandboxes' containers run with: runc, or crun, which starts a container in
-about a fifth of runc's time (each build step without START is one
-container). The agent checks at start that it is one of the two
-('RUNTIME --version').
+sandboxes' containers run with: runc, or crun, which takes a third to a
+half of runc's time per container (each build step without START is one
+container: ~8 ms against ~22 ms, docs/benchmarks.md). The agent checks at
+start that it is one of the two ('RUNTIME --version').
 
 DIR (--root, default $WRENN_ROOT or /var/lib/wrenn) holds the base
 templates, layers and snapshots. On start the agent cleans up what a previous

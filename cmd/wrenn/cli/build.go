@@ -46,7 +46,7 @@ $WRENN_ROOT or /var/lib/wrenn), driven over a private socket by the same
 client as a remote agent. The base template ("minimal" unless FROM says
 otherwise) must exist there: see 'wrenn base bootstrap'. Its containers run
 with runc, or with crun (--runtime crun, or WRENN_RUNTIME=crun): every step
-starts a container, and crun starts one in about a fifth of runc's time.
+starts a container, and crun takes a third to a half of runc's time.
 
 --healthcheck sets the template's healthcheck, or overrides the file's: it
 is the seed's build parameter, a HEALTHCHECK line without the keyword, with
