@@ -31,7 +31,7 @@ instructions() {
 }
 
 cd "$root/cmd/wrenn/cli"
-for b in before:'^BenchmarkCompile$' before:CompileLower now:'^BenchmarkCompile$' now:CompileLower now:LowerOnly bk:Check; do
+for b in before:'^BenchmarkCompile$' before:CompileLower before:LowerOnly now:'^BenchmarkCompile$' now:CompileLower now:LowerOnly bk:Check; do
 	bin=${b%%:*} bench=${b#*:}
 	lo=$(instructions "$work/$bin.test" "$bench" 5)
 	hi=$(instructions "$work/$bin.test" "$bench" 15)
