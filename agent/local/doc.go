@@ -68,7 +68,11 @@
 // found"), its state directory (<--root>/<id>/ for both, which is how a
 // missing container is told), and the session of an exec'd process (runc
 // makes the process its leader, crun leaves a session whose leader has
-// exited: a kill takes the process's session either way). crun refuses a
+// exited: a kill takes the process's session either way). A failed `crun
+// exec` leaves a zombie in the container's pid namespace for the host's
+// init to reap, and the container's init cannot finish exiting before
+// that (1–2 s here), so a command that cannot run is answered (127, 126)
+// before any runtime runs, in both modes and under both. crun refuses a
 // hybrid cgroup host (v1 hierarchies plus v2 at /sys/fs/cgroup/unified)
 // whose v2 hierarchy holds any controller; there each `crun run` runs in a
 // private mount namespace without that mount (runtimeRunCmd), so crun

@@ -23,6 +23,13 @@ import (
 // that exits); a kill takes that session and all its descendants. The
 // caller holds sb.mu shared.
 func (b *Backend) execInContainer(ctx context.Context, sb *sandbox, req agent.ExecSpec, stdout, stderr io.Writer, started func(int)) (int, error) {
+	// a command that cannot run is answered here, as in a one-shot
+	// container: the same 126 and 127 under both runtimes, and no failed
+	// `crun exec`, which leaves a zombie in the container's pid namespace
+	// for the host's init to reap (stopping the container waits for that)
+	if _, code, err := b.findCommand(sb, req.Cmd, stderr); err != nil || code != 0 {
+		return code, err
+	}
 	if err := b.ensureRunning(sb); err != nil {
 		return -1, err
 	}

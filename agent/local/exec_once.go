@@ -32,17 +32,9 @@ import (
 // kills whatever the command left behind in the namespace, so a timeout,
 // a cancel or a destroy only has to kill the init.
 func (b *Backend) execOnce(ctx context.Context, sb *sandbox, req agent.ExecSpec, stdout, stderr io.Writer, started func(int)) (int, error) {
-	prog, code, err := b.lookCommand(sb, req.Cmd)
-	if err != nil {
-		return -1, err
-	}
-	if code != 0 {
-		what := "command not found"
-		if code == 126 {
-			what = "permission denied"
-		}
-		fmt.Fprintf(stderr, "%s: %s\n", req.Cmd, what)
-		return code, nil
+	prog, code, err := b.findCommand(sb, req.Cmd, stderr)
+	if err != nil || code != 0 {
+		return code, err
 	}
 	tag := randomHex(6)
 	bundle := filepath.Join(sb.dir, "once-"+tag)
@@ -146,6 +138,23 @@ func readReportedPid(r *os.File, pids chan<- int) {
 	if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && pid > 0 {
 		pids <- pid
 	}
+}
+
+// findCommand is lookCommand that, for a command that cannot run, writes
+// a shell's note to stderr and returns its exit code (127 or 126).
+func (b *Backend) findCommand(sb *sandbox, cmd string, stderr io.Writer) (string, int, error) {
+	prog, code, err := b.lookCommand(sb, cmd)
+	if err != nil {
+		return "", -1, err
+	}
+	if code != 0 {
+		what := "command not found"
+		if code == 126 {
+			what = "permission denied"
+		}
+		fmt.Fprintf(stderr, "%s: %s\n", cmd, what)
+	}
+	return prog, code, nil
 }
 
 // lookCommand finds the program cmd names in the sandbox as runc would (Go's

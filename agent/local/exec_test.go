@@ -247,6 +247,14 @@ func testBackgroundProcessSurvivesExec(t *testing.T, b *Backend) {
 	if len(sb.starts) != 1 || sb.starts[0].Args[1] != start {
 		t.Errorf("recorded START commands: %+v", sb.starts)
 	}
+	// in the long-lived container too, a missing command is answered
+	// before the runtime runs (a failed `crun exec` leaves a zombie that
+	// delays the container's stop)
+	var errb bytes.Buffer
+	code, err := b.Exec(context.Background(), id, agent.ExecSpec{Cmd: "no-such-command"}, nil, &errb, nil)
+	if err != nil || code != 127 || errb.String() != "no-such-command: command not found\n" {
+		t.Errorf("missing command after START: code %d err %v stderr %q; want 127 and a note", code, err, errb.String())
+	}
 }
 
 func TestNetworkNone(t *testing.T) {

@@ -162,6 +162,27 @@ func TestCgroupLimits(t *testing.T) {
 				if cpu != "200000" && cpu != "200000 100000" {
 					t.Errorf("cpu quota %q, want 2 CPUs", cpu)
 				}
+				if mode.name == "after START" {
+					// and as the host sees it: the long-lived container's
+					// cgroup under the backend's parent
+					sb, _ := b.get(id)
+					found := false
+					for _, d := range b.cgroupDirs() {
+						for _, f := range []string{"memory.limit_in_bytes", "memory.max"} {
+							data, err := os.ReadFile(filepath.Join(d, sb.key, f))
+							if err != nil {
+								continue
+							}
+							found = true
+							if got := strings.TrimSpace(string(data)); got != strconv.Itoa(256<<20) {
+								t.Errorf("%s: %q, want %d", filepath.Join(d, sb.key, f), got, 256<<20)
+							}
+						}
+					}
+					if !found {
+						t.Errorf("no memory limit file of cgroup %s in %v", sb.key, b.cgroupDirs())
+					}
+				}
 				// the limit holds inside: allocating past it gets the process killed
 				_, _, code := run(t, b, id, "head -c 400m /dev/zero | tail -c 1 >/dev/null; dd if=/dev/zero bs=1M count=400 2>/dev/null | sort >/dev/null", time.Minute)
 				if code == 0 {
