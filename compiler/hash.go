@@ -45,12 +45,19 @@ func (c *Context) Hash(entries []*Entry) error {
 	// we read it keeps its size and mtime, so a digest of a file younger
 	// than racyWindow is used but not remembered (git's "racily clean").
 	racyBefore := time.Now().Add(-racyWindow)
+	// A buffer larger than the largest file is never filled: a COPY of one
+	// small file must not allocate hashBufSize.
+	bufSize := int64(512)
+	for _, e := range todo {
+		bufSize = max(bufSize, e.Size+1)
+	}
+	bufSize = min(bufSize, hashBufSize)
 	work := make(chan *Entry)
 	var g errgroup.Group
 	workers := min(c.opts.Workers, len(todo))
 	for range workers {
 		g.Go(func() error {
-			buf := make([]byte, hashBufSize)
+			buf := make([]byte, bufSize)
 			var firstErr error
 			for e := range work {
 				if firstErr != nil {
