@@ -88,18 +88,14 @@ type compiler struct {
 	skip     bool
 
 	mu *sync.Mutex // the plan's stateNodes' lock
-	// Steps, their parent lists and their preimages' rests are carved
-	// from shared slabs: a few allocations per plan rather than three per
-	// step.
+	// Steps and their parent lists are carved from shared slabs: a few
+	// allocations per plan rather than two per step.
 	stepSlab  []Step
 	intSlab   []int
-	byteSlab  []byte
-	restBuf   []byte // scratch for a step's preimage rest
+	restBuf   []byte // scratch: a step's preimage after build_args
 	resultEnv []byte // Result.DefaultEnv as preimage JSON
 	stepsLeft int    // instructions not lowered yet, to size stepSlab
 }
-
-const slabBytes = 32 << 10
 
 // newStep returns a step from the slab with the fields every step has.
 // The other fields are set one by one on the zeroed slot: copying a whole
@@ -124,16 +120,6 @@ func (c *compiler) ints(ids []int) []int {
 	n := len(c.intSlab)
 	c.intSlab = append(c.intSlab, ids...)
 	return c.intSlab[n:len(c.intSlab):len(c.intSlab)]
-}
-
-// bytes copies b into the byte slab.
-func (c *compiler) bytes(b []byte) []byte {
-	if cap(c.byteSlab)-len(c.byteSlab) < len(b) {
-		c.byteSlab = make([]byte, 0, max(slabBytes, len(b)))
-	}
-	n := len(c.byteSlab)
-	c.byteSlab = append(c.byteSlab, b...)
-	return c.byteSlab[n:len(c.byteSlab):len(c.byteSlab)]
 }
 
 // stageResult is where a compiled stage ended: what later stages start
@@ -378,9 +364,10 @@ func (ch *chain) defaultTimeout(phase Phase) time.Duration {
 }
 
 // add appends a step running in the chain's current state and advances
-// the chain to it. rf holds the step's preimage members from args on;
-// extraKeys/extraIDs are further parents (COPY --from).
-func (ch *chain) add(st *Step, rf *restFields, extraKeys []digest.Digest, extraIDs []int) *Step {
+// the chain to it. The step's own fields decide its preimage's members
+// from args on (Step.rest); extraID is a further parent (COPY --from,
+// whose key the step holds as fromKey).
+func (ch *chain) add(st *Step, extraID int) *Step {
 	c := ch.c
 	p := c.plan
 	st.ID = len(p.Steps) + 1
@@ -390,26 +377,20 @@ func (ch *chain) add(st *Step, rf *restFields, extraKeys []digest.Digest, extraI
 	if st.Timeout == 0 {
 		st.Timeout = ch.defaultTimeout(st.Phase)
 	}
-	var keys [2]digest.Digest
-	r := *rf // a local copy, so that keys stays on the stack
+	st.parentKey = ch.parentKey
 	if ch.uw == nil || ch.uwUser != ch.st.user || ch.uwWorkdir != ch.st.workdir {
 		ch.uwUser, ch.uwWorkdir = ch.st.user, ch.st.workdir
 		ch.uw = appendUserWorkdir(ch.uw[:0], ch.uwUser, ch.uwWorkdir)
 	}
-	r.userWorkdir, r.kind = ch.uw, string(st.Kind)
-	r.parents, r.plainParents = append(append(keys[:0], ch.parentKey), extraKeys...), true
-	c.restBuf = appendRest(c.restBuf[:0], &r)
-	st.rest = c.bytes(c.restBuf)
-	st.Key = ch.vars.key(st.rest)
-	var ids [4]int
+	c.restBuf = st.appendRest(c.restBuf[:0], ch.uw)
+	st.Key = ch.vars.key(c.restBuf)
+	var ids [2]int
 	parents := ids[:0]
 	if ch.parentID > 0 {
 		parents = append(parents, ch.parentID)
 	}
-	for _, id := range extraIDs {
-		if id > 0 && !slices.Contains(parents, id) {
-			parents = append(parents, id)
-		}
+	if extraID > 0 && !slices.Contains(parents, extraID) {
+		parents = append(parents, extraID)
 	}
 	st.Parents = c.ints(parents)
 	p.Steps = append(p.Steps, st)
@@ -419,20 +400,15 @@ func (ch *chain) add(st *Step, rf *restFields, extraKeys []digest.Digest, extraI
 }
 
 func (ch *chain) run(phase Phase, text string, r lang.Range, cmd, user string, timeout time.Duration, noCache bool) *Step {
-	args := [2]strPair{{"cmd", cmd}, {"user", user}}
-	n := 1
-	if user != "" {
-		n = 2
-	}
 	st := ch.c.newStep(phase, lang.KindRun, text, r, noCache)
 	st.MakesLayer, st.Timeout, st.Cmd, st.runAs = true, timeout, cmd, user
-	return ch.add(st, &restFields{args: args[:n]}, nil, nil)
+	return ch.add(st, 0)
 }
 
 func (ch *chain) user(phase Phase, text string, r lang.Range, name string, noCache bool) *Step {
 	st := ch.c.newStep(phase, lang.KindUser, text, r, noCache)
 	st.MakesLayer, st.RunAsRoot, st.SetsUser = true, true, name
-	st = ch.add(st, &restFields{args: []strPair{{"name", name}}}, nil, nil)
+	st = ch.add(st, 0)
 	ch.st.user = name
 	home := "/home/" + name
 	if name == "root" {
@@ -455,17 +431,21 @@ func resolveDir(cur, p string) string {
 
 // setEnv sets one variable for the steps after this one. Earlier steps
 // keep their state node; the chain's map is its own.
-func (ch *chain) setEnv(k, v string) {
-	ch.st.env[k] = v
-	ch.st.node = ch.st.node.with(opSetEnv, k, v)
-	ch.vars.setEnv(k, v)
+func (ch *chain) setEnv(k, v string) { ch.setEnvNode(ch.st.node.with(opSetEnv, k, v)) }
+
+// setEnvNode moves the chain to n, a child of its state node setting one
+// variable.
+func (ch *chain) setEnvNode(n *stateNode) {
+	ch.st.env[n.key] = n.val
+	ch.st.node = n
+	ch.vars.setEnv(n.key, n.val)
 }
 
 func (ch *chain) workdir(phase Phase, text string, r lang.Range, p string, noCache bool) *Step {
 	dir := resolveDir(ch.st.workdir, p)
 	st := ch.c.newStep(phase, lang.KindWorkdir, text, r, noCache)
 	st.MakesLayer, st.RunAsRoot, st.SetsWorkdir = true, true, dir
-	st = ch.add(st, &restFields{args: []strPair{{"path", dir}}}, nil, nil)
+	st = ch.add(st, 0)
 	ch.st.workdir = dir
 	return st
 }
@@ -480,12 +460,13 @@ func (ch *chain) lower(in lang.Instruction) *Step {
 	case *lang.StartInstr:
 		st := ch.c.newStep(PhaseRecipe, lang.KindStart, text, n.Range, n.NoCache)
 		st.Timeout, st.Cmd = ch.c.opts.startTimeout(), x.Cmd.Text
-		return ch.add(st, &restFields{args: []strPair{{"cmd", x.Cmd.Text}}}, nil, nil)
+		return ch.add(st, 0)
 	case *lang.EnvInstr:
 		val := Expand(x.Value.Value, ch.st.lookup)
 		st := ch.c.newStep(PhaseRecipe, lang.KindEnv, text, n.Range, n.NoCache)
-		st = ch.add(st, &restFields{args: []strPair{{"key", x.Key.Value}, {"value", val}}}, nil, nil)
-		ch.setEnv(x.Key.Value, val)
+		st.sets = ch.st.node.with(opSetEnv, x.Key.Value, val)
+		st = ch.add(st, 0)
+		ch.setEnvNode(st.sets)
 		return st
 	case *lang.WorkdirInstr:
 		return ch.workdir(PhaseRecipe, text, n.Range, x.Path.Value, n.NoCache)
@@ -507,14 +488,18 @@ func (ch *chain) arg(x *lang.ArgInstr, text string) *Step {
 		val, set = Expand(x.Default.Value, ch.st.lookup), true
 	}
 	st := ch.c.newStep(PhaseRecipe, lang.KindArg, text, x.Range, x.NoCache)
-	st = ch.add(st, &restFields{args: []strPair{{"name", name}, {"value", val}, {"set", strconv.FormatBool(set)}}}, nil, nil)
+	if set {
+		st.sets = ch.st.node.with(opSetArg, name, val)
+	} else {
+		st.sets = ch.st.node.with(opDelArg, name, val) // val is "": unset, no default
+	}
+	st = ch.add(st, 0)
+	ch.st.node = st.sets
 	if set {
 		ch.st.args[name] = val
-		ch.st.node = ch.st.node.with(opSetArg, name, val)
 		ch.vars.setArg(name, val)
 	} else {
 		delete(ch.st.args, name)
-		ch.st.node = ch.st.node.with(opDelArg, name, "")
 		ch.vars.delArg(name)
 	}
 	return st
@@ -563,10 +548,8 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 		ok = append(ok, s)
 	}
 	spec.Sources = ok
-	args := [4]strPair{{"dest", dest}, {"chown", spec.Chown}, {"chmod", x.Chmod}, {"from", "stage"}}
-	rf := restFields{sources: ok, args: args[:3]}
-	var extraKeys []digest.Digest
-	var extraIDs []int
+	var fromKey digest.Digest
+	fromID, inputs := 0, false
 	if x.From != "" {
 		fromRange := n0(x.Flag("from"), x.Range)
 		b, found := c.stageIndex(x.From, stageSourceIndex(c, ch.stage))
@@ -576,9 +559,7 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 		} else {
 			spec.FromStage = r.planIdx
 			spec.Staging = fmt.Sprintf("%s.stage-%d", StagingDir, r.planIdx)
-			rf.args = args[:4]
-			extraKeys = []digest.Digest{r.finalKey}
-			extraIDs = []int{r.lastID}
+			fromKey, fromID = r.finalKey, r.lastID
 		}
 	} else if c.opts.Context == nil {
 		c.errorAt(x.Range, CodeCopyNoContext, "copy needs a build context, and none was given", "pass --context DIR or an archive")
@@ -614,9 +595,8 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 				sel, err = ctx.Select(good)
 			}
 			if err == nil {
-				if err = ctx.Hash(sel.Files); err == nil {
-					rf.entries = sel.Files // the key's inputs
-				}
+				err = ctx.Hash(sel.Files)
+				inputs = err == nil // the key's inputs
 				spec.Selection = sel
 			}
 			if err != nil {
@@ -626,7 +606,8 @@ func (ch *chain) copy(x *lang.CopyInstr, text string) *Step {
 	}
 	st := c.newStep(PhaseRecipe, lang.KindCopy, text, x.Range, x.NoCache)
 	st.MakesLayer, st.RunAsRoot, st.Copy = true, true, spec
-	return ch.add(st, &rf, extraKeys, extraIDs)
+	st.fromKey, st.inputs = fromKey, inputs
+	return ch.add(st, fromID)
 }
 
 // sourceRange finds the range of the i-th cleaned source.

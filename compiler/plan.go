@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,9 +116,13 @@ type Step struct {
 	SetsUser    string
 	SetsWorkdir string
 
-	state *stateNode // env and ARG values
-	runAs string     // RUN --user, "" for the state's user
-	rest  []byte     // the preimage after the state prefix (appendRest)
+	// What the preimage holds beyond the exported fields (see rest).
+	state     *stateNode    // env and ARG values
+	runAs     string        // RUN --user, "" for the state's user
+	sets      *stateNode    // ENV, ARG: the state the step makes (its key and value)
+	parentKey digest.Digest // the key the step builds on
+	fromKey   digest.Digest // COPY --from: the source stage's final key
+	inputs    bool          // COPY: Copy.Selection.Files were hashed and are key inputs
 }
 
 // Env is the full environment the step runs with, after ENV expansion.
@@ -139,8 +144,58 @@ func (s *Step) Args() map[string]string {
 // each call.
 func (s *Step) Preimage() []byte {
 	prefix := s.state.preimagePrefix()
-	b := make([]byte, 0, len(prefix)+len(s.rest))
-	return append(append(b, prefix...), s.rest...)
+	b := make([]byte, 0, len(prefix)+256)
+	return s.appendRest(append(b, prefix...), nil)
+}
+
+// appendRest appends the preimage's members after build_args, which the
+// step's fields decide: Compile hashes these bytes for Key and Preimage
+// writes them again, so the two cannot differ. userWorkdir, when not nil,
+// is appendUserWorkdir(s.User, s.Workdir) already encoded.
+func (s *Step) appendRest(b, userWorkdir []byte) []byte {
+	var args [4]strPair
+	n := 0
+	set := func(k, v string) { args[n] = strPair{k, v}; n++ }
+	r := restFields{user: s.User, workdir: s.Workdir, userWorkdir: userWorkdir, kind: string(s.Kind), plainParents: true}
+	switch s.Kind {
+	case lang.KindRun:
+		set("cmd", s.Cmd)
+		if s.runAs != "" {
+			set("user", s.runAs)
+		}
+	case lang.KindStart:
+		set("cmd", s.Cmd)
+	case lang.KindUser:
+		set("name", s.SetsUser)
+	case lang.KindWorkdir:
+		set("path", s.SetsWorkdir)
+	case lang.KindEnv:
+		set("key", s.sets.key)
+		set("value", s.sets.val)
+	case lang.KindArg:
+		set("name", s.sets.key)
+		set("value", s.sets.val)
+		set("set", strconv.FormatBool(s.sets.op == opSetArg))
+	case lang.KindCopy:
+		c := s.Copy
+		set("dest", c.Dest)
+		set("chown", c.Chown)
+		set("chmod", c.Chmod)
+		if c.FromStage >= 0 {
+			set("from", "stage")
+		}
+		r.sources = c.Sources
+		if s.inputs {
+			r.entries = c.Selection.Files
+		}
+	}
+	r.args = args[:n]
+	var keys [2]digest.Digest
+	r.parents = append(keys[:0], s.parentKey)
+	if s.fromKey != "" {
+		r.parents = append(r.parents, s.fromKey)
+	}
+	return appendRest(b, &r)
 }
 
 // Script is the exact argument the executor passes to `/bin/sh -c`, ""
