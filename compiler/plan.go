@@ -156,7 +156,7 @@ func (s *Step) appendRest(b, userWorkdir []byte) []byte {
 	var args [4]strPair
 	n := 0
 	set := func(k, v string) { args[n] = strPair{k, v}; n++ }
-	r := restFields{user: s.User, workdir: s.Workdir, userWorkdir: userWorkdir, kind: string(s.Kind), plainParents: true}
+	r := restFields{user: s.User, workdir: s.Workdir, userWorkdir: userWorkdir, kind: string(s.Kind), ours: true}
 	switch s.Kind {
 	case lang.KindRun:
 		set("cmd", s.Cmd)

@@ -171,9 +171,10 @@ type restFields struct {
 	// encoded (`,"user":…,"workdir":…`): Compile keeps them while they
 	// do not change.
 	userWorkdir []byte
-	// plainParents says the parents are digests this package made, which
+	// ours says the kind, the arg names and the parents are this
+	// package's own (kind names, fixed arg names, digests it made), which
 	// need no JSON escaping.
-	plainParents bool
+	ours bool
 	args         []strPair // any order: sorted in place when written
 	base         *BaseIdentity
 	sources      []string
@@ -190,7 +191,7 @@ func appendRest(b []byte, r *restFields) []byte {
 		b = appendUserWorkdir(b, r.user, r.workdir)
 	}
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, r.kind)
+	b = appendMaybePlain(b, r.kind, r.ours)
 	b = append(b, `,"args":{`...)
 	args := r.args
 	for i := 1; i < len(args); i++ { // a handful: insertion sort
@@ -202,7 +203,7 @@ func appendRest(b []byte, r *restFields) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, a.k)
+		b = appendMaybePlain(b, a.k, r.ours)
 		b = append(b, ':')
 		b = appendJSONString(b, a.v)
 	}
@@ -252,16 +253,21 @@ func appendRest(b []byte, r *restFields) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if r.plainParents {
-			b = append(b, '"')
-			b = append(b, d...)
-			b = append(b, '"')
-		} else {
-			b = appendJSONString(b, string(d))
-		}
+		b = appendMaybePlain(b, string(d), r.ours)
 	}
 	b = append(b, ']')
 	return append(b, '}')
+}
+
+// appendMaybePlain appends s as a JSON string, copied as it is when plain
+// says it needs no escaping.
+func appendMaybePlain(b []byte, s string, plain bool) []byte {
+	if !plain {
+		return appendJSONString(b, s)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // appendUserWorkdir appends the user and workdir members.
