@@ -174,13 +174,13 @@ type restFields struct {
 	// ours says the kind, the arg names and the parents are this
 	// package's own (kind names, fixed arg names, digests it made), which
 	// need no JSON escaping.
-	ours bool
-	args         []strPair // any order: sorted in place when written
-	base         *BaseIdentity
-	sources      []string
-	inputs       []InputFile
-	entries      []*Entry // hashed entries, written as inputs when inputs is empty
-	parents      []digest.Digest
+	ours    bool
+	args    []strPair // any order: sorted in place when written
+	base    *BaseIdentity
+	sources []string
+	inputs  []InputFile
+	entries []*Entry // hashed entries, written as inputs when inputs is empty
+	parents []digest.Digest
 }
 
 // appendRest appends r's members and closes the object.
