@@ -137,7 +137,10 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("local backend: %w", err)
 	}
 	b.agentID = id
-	b.log.Info("local backend", "root", root, "runtime", rt.String(), "private-cgroup-view", rt.hideUnified)
+	b.log.Info("local backend", "root", root, "runtime", rt.String())
+	if rt.hideUnified {
+		b.log.Info("crun refuses this hybrid cgroup host as it is (its cgroup v2 hierarchy holds controllers): each `crun run` gets a private mount namespace without /sys/fs/cgroup/unified")
+	}
 	return b, nil
 }
 
