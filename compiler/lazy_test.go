@@ -18,8 +18,9 @@ import (
 
 // lazyStateFile has what changes a step's env and ARG values: ENV (with
 // expansion, replacing and adding), ARG with and without a value, set by
-// a build arg, overridden by ENV, USER (HOME), and stages that start from
-// another stage (env inherited, ARGs dropped) or from a template.
+// a build arg, overridden by ENV, unset again, USER (HOME), and stages
+// that start from another stage (env inherited, ARGs dropped) or from a
+// template.
 const lazyStateFile = `FROM minimal AS a
 ARG V=a'rg
 ARG U
@@ -32,6 +33,7 @@ RUN echo 'hi'
 RUN --user=root id
 ARG A
 ENV A=
+ARG V
 START sleep 1
 USER root
 RUN true
@@ -91,6 +93,18 @@ func TestLazyStateMatchesEagerModel(t *testing.T) {
 				}
 				if s.Kind == lang.KindRun && s.Stage == 0 && s.Phase == PhaseRecipe && !strings.Contains(s.Script(), "V='") {
 					t.Errorf("step %d: script without V: %s", s.ID, s.Script())
+				}
+				vars := maps.Clone(args)
+				maps.Copy(vars, env)
+				want := ""
+				switch s.Kind {
+				case lang.KindRun:
+					want = RunScript(cmp(s.runAs, s.User), s.Workdir, vars, s.Cmd)
+				case lang.KindStart:
+					want = StartScript(s.User, s.Workdir, vars, s.Cmd)
+				}
+				if want != "" && s.Script() != want {
+					t.Errorf("step %d %s: script\n got %s\nwant %s", s.ID, s.Text, s.Script(), want)
 				}
 				applyStep(s, env, args)
 				checked++
