@@ -96,9 +96,28 @@ func New(opts Options) (*Backend, error) {
 	default:
 		return nil, fmt.Errorf("local backend: network %q: want %q or %q", opts.Network, NetworkHost, NetworkNone)
 	}
-	rt, err := findRuntime(opts.Runtime)
+	// The runtime's --version (a process start: 4-7 ms for runc) runs
+	// while the root is recovered, when its file name says what it is.
+	rt, err := lookRuntime(opts.Runtime)
 	if err != nil {
 		return nil, err
+	}
+	type probed struct {
+		rt  ociRuntime
+		err error
+	}
+	probe := make(chan probed, 1)
+	go func() {
+		r, err := probeRuntime(opts.Runtime, rt.path)
+		probe <- probed{r, err}
+	}()
+	if rt.name == "" {
+		p := <-probe
+		if p.err != nil {
+			return nil, p.err
+		}
+		rt = p.rt
+		probe <- p
 	}
 	if opts.BusyboxPath == "" {
 		opts.BusyboxPath = "/bin/busybox"
@@ -137,6 +156,17 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("local backend: %w", err)
 	}
 	b.agentID = id
+	p := <-probe
+	if p.err == nil && p.rt.name != rt.name {
+		p.err = fmt.Errorf("local backend: OCI runtime %s: `%s --version` says %q, not %s", opts.Runtime, rt.path, p.rt.version, rt.name)
+	}
+	if p.err != nil {
+		b.sync.halt()
+		b.lock.Close()
+		return nil, p.err
+	}
+	b.rt = p.rt
+	rt = p.rt
 	b.log.Info("local backend", "root", root, "runtime", rt.String())
 	if rt.hideUnified {
 		b.log.Info("crun refuses this hybrid cgroup host as it is (its cgroup v2 hierarchy holds controllers): each `crun run` gets a private mount namespace without /sys/fs/cgroup/unified")

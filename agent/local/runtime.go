@@ -32,6 +32,17 @@ type ociRuntime struct {
 // findRuntime resolves name ("runc", "crun", or a path to either) and asks
 // the binary what it is: `--version` must say runc or crun.
 func findRuntime(name string) (ociRuntime, error) {
+	rt, err := lookRuntime(name)
+	if err != nil {
+		return ociRuntime{}, err
+	}
+	return probeRuntime(name, rt.path)
+}
+
+// lookRuntime resolves name to the binary's absolute path, without running
+// it; the name is the binary's own ("runc" or "crun") when it is one of
+// those, else empty until probeRuntime has asked.
+func lookRuntime(name string) (ociRuntime, error) {
 	if name == "" {
 		name = DefaultRuntime
 	}
@@ -47,6 +58,27 @@ func findRuntime(name string) (ociRuntime, error) {
 	if err != nil {
 		return ociRuntime{}, err
 	}
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+		if err == nil {
+			err = errors.New("not an executable file")
+		}
+		return ociRuntime{}, fmt.Errorf("local backend: OCI runtime %s: %w", name, err)
+	}
+	rt := ociRuntime{path: path}
+	for _, known := range Runtimes {
+		if filepath.Base(path) == known {
+			rt.name = known
+		}
+	}
+	return rt, nil
+}
+
+// probeRuntime runs `path --version` and checks what it says.
+func probeRuntime(name, path string) (ociRuntime, error) {
+	if name == "" {
+		name = DefaultRuntime
+	}
+	var err error
 	var out, errb bytes.Buffer
 	cmd := exec.Command(path, "--version")
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -27,7 +27,7 @@ func TestRuntimeOption(t *testing.T) {
 		{"crun", "crun"},
 		{"/usr/bin/crun", "crun"},
 		{"no-such-runtime", `OCI runtime "no-such-runtime" not found on PATH`},
-		{"/nonexistent/crun", "`/nonexistent/crun --version` failed"},
+		{"/nonexistent/crun", "OCI runtime /nonexistent/crun: stat /nonexistent/crun: no such file or directory"},
 		{other, "`" + other + " --version` says \"youki version 0.3.3\"; want runc or crun"},
 		{"/bin/busybox", "`/bin/busybox --version` failed: --version: applet not found"},
 	} {
