@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/opencontainers/go-digest"
 
@@ -324,4 +325,52 @@ func TestCanonicalTextSharesSource(t *testing.T) {
 	if n := testing.AllocsPerRun(10, func() { canonicalText(f, in) }); n != 0 {
 		t.Errorf("%v allocations per text", n)
 	}
+}
+
+// FuzzLazySteps compiles arbitrary Wrennfiles and checks what steps build
+// on demand against what they were keyed with and against the eager
+// forms: every key is the digest of Step.Preimage, the preimage is
+// canonical and holds the step's Env and Args, and RUN and START scripts
+// equal RunScript and StartScript of those maps.
+func FuzzLazySteps(f *testing.F) {
+	f.Add(lazyStateFile)
+	f.Add("FROM a AS b\nENV A=1 B=2\nARG X=$A\nRUN echo 'q' && true\nUSER u\nWORKDIR w\nSTART s\nFROM b\nARG X\nCOPY --from=b /a /b\n")
+	names, _ := filepath.Glob(filepath.Join(wrennfileDir, "*"))
+	for _, n := range names {
+		if b, err := os.ReadFile(n); err == nil {
+			f.Add(string(b))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		file, _ := lang.Parse("Wrennfile", []byte(src))
+		p, _ := Compile(file, Options{BuildArgs: map[string]string{"X": "b'a"}})
+		for _, s := range p.Steps {
+			pre := s.Preimage()
+			if digest.FromBytes(pre) != s.Key {
+				t.Fatalf("step %d %s: key is not the digest of its preimage", s.ID, s.Text)
+			}
+			d, err := DecodePreimage(pre)
+			if err != nil {
+				t.Fatalf("step %d: %v", s.ID, err)
+			}
+			env, args := s.Env(), s.Args()
+			// Invalid UTF-8 is written as \ufffd, which decodes to U+FFFD:
+			// such a preimage does not read back to the same values.
+			if utf8.ValidString(src) && (!bytes.Equal(d.Encode(), pre) || !maps.Equal(d.Env, env) || !maps.Equal(d.BuildArgs, args)) {
+				t.Fatalf("step %d: preimage is not canonical or not the step's state:\n%s", s.ID, pre)
+			}
+			vars := maps.Clone(args)
+			maps.Copy(vars, env)
+			switch s.Kind {
+			case lang.KindRun:
+				if want := RunScript(cmp(s.runAs, s.User), s.Workdir, vars, s.Cmd); s.Script() != want {
+					t.Fatalf("step %d: script\n got %s\nwant %s", s.ID, s.Script(), want)
+				}
+			case lang.KindStart:
+				if want := StartScript(s.User, s.Workdir, vars, s.Cmd); s.Script() != want {
+					t.Fatalf("step %d: script\n got %s\nwant %s", s.ID, s.Script(), want)
+				}
+			}
+		}
+	})
 }
