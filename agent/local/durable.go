@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -59,6 +60,15 @@ const (
 	syncQuiet    = 500 * time.Millisecond
 	syncMaxDelay = 5 * time.Second
 )
+
+// closeSyncDelay is how long after a Close its detached sync starts. A
+// syncfs right away would make the writeback of a build's files (50 MB
+// for the build benchmark's COPY) meet the next build of an edit-build
+// loop, whose own few fsyncs (the cache's) would then wait for all of it:
+// a 30 ms cached rebuild took 60-135 ms. The kernel's own writeback starts
+// after 30 s (vm.dirty_expire_centisecs); this only bounds how long a
+// marker can outlive its process.
+const closeSyncDelay = 2 * time.Second
 
 // syncer writes committed layers and templates back to disk in the
 // background.
@@ -172,16 +182,17 @@ func (s *syncer) halt() []string {
 
 // close stops the syncer without waiting for the disk: the pending
 // directories are synced and unmarked by a detached `sync -f` that
-// outlives this process, so `wrenn build` returns as soon as its result is
-// recorded. Should the process not get that far, the markers are of this
-// boot and the next New syncs them; should the machine go down first, the
-// next boot drops them. If the helper cannot start, close syncs itself.
+// outlives this process, closeSyncDelay later, so `wrenn build` returns as
+// soon as its result is recorded. Should that not happen, the markers are
+// of this boot and the next New syncs them; should the machine go down
+// first, the next boot drops them. If the helper cannot start, close
+// syncs itself.
 func (s *syncer) close() {
 	batch := s.halt()
 	if len(batch) == 0 {
 		return
 	}
-	args := []string{"-c", `sync -f "$0" && exec rm -f -- "$@"`, s.root}
+	args := []string{"-c", `sleep ` + strconv.FormatFloat(closeSyncDelay.Seconds(), 'f', -1, 64) + `; sync -f "$0" && exec rm -f -- "$@"`, s.root}
 	for _, dir := range batch {
 		args = append(args, filepath.Join(dir, unsyncedMarker))
 	}
