@@ -81,12 +81,13 @@ type extractOpts struct {
 // of entries extracted.
 //
 // Creating a file is mostly kernel CPU time (on this project's machine
-// 40-400 us, more than writing 25 KB into it), so small regular files are
-// written by parallelFiles workers, one per core, with their content read
-// from the stream into a buffer first. Everything else (directories,
-// links, whiteouts, large files) waits for the files in flight and is made
-// in stream order, as are two entries of one name, so the result is the
-// sequential one.
+// 40-400 us, more than writing 25 KB into it), and creates in one
+// directory take turns on its lock, so small regular files are written by
+// workers, one per core, each in a different directory at a time, with
+// their content read from the stream first. Directories are made in
+// stream order as they come; anything else (links, whiteouts, devices,
+// large files), and an entry whose name is still being written, waits for
+// the files in flight first, so the result is the sequential one.
 func extractTarAt(ctx context.Context, r io.Reader, root *os.File, o extractOpts) (int64, error) {
 	tr := tar.NewReader(r)
 	w := newFileWriters(root, o)
@@ -113,8 +114,10 @@ func extractTarAt(ctx context.Context, r io.Reader, root *os.File, o extractOpts
 			}
 			continue
 		}
-		if err := w.wait(); err != nil {
-			return n, err
+		if !w.canPass(hdr) {
+			if err := w.wait(); err != nil {
+				return n, err
+			}
 		}
 		if err := extractEntry(root, tr, hdr, o); err != nil {
 			return n, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
@@ -122,55 +125,106 @@ func extractTarAt(ctx context.Context, r io.Reader, root *os.File, o extractOpts
 	}
 }
 
-// parallelFileMax is the largest file a worker writes from a buffer; at
-// most fileQueue of them wait, so at most 16 MB is held.
+// Files a worker writes from a buffer are at most parallelFileMax bytes;
+// at most parallelBuffered bytes of them wait.
 const (
-	parallelFileMax = 256 << 10
-	fileQueue       = 64
+	parallelFileMax  = 256 << 10
+	parallelBuffered = 16 << 20
 )
 
-// fileWriters writes regular files for extractTarAt in parallel.
+// fileWriters writes regular files for extractTarAt in parallel, never two
+// in one directory at once.
 type fileWriters struct {
-	root    *os.File
-	o       extractOpts
-	jobs    chan fileJob
-	pending sync.WaitGroup
-	workers sync.WaitGroup
-	names   map[string]bool // names in flight since the last wait
-	mu      sync.Mutex
-	err     error
+	root  *os.File
+	o     extractOpts
+	names map[string]bool // names in flight since the last wait (reader only)
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	queues   map[string][]fileJob // by directory
+	dirs     []string             // directories with queued jobs, oldest first
+	busy     map[string]bool      // directories a worker writes in
+	buffered int64
+	pending  int
+	closed   bool
+	err      error
+	workers  sync.WaitGroup
 }
 
 type fileJob struct {
 	hdr    *tar.Header
 	parent *os.File // the entry's directory, closed by the worker
+	dir    string
 	base   string
 	data   []byte
 }
 
 func newFileWriters(root *os.File, o extractOpts) *fileWriters {
-	w := &fileWriters{root: root, o: o, jobs: make(chan fileJob, fileQueue), names: map[string]bool{}}
+	w := &fileWriters{root: root, o: o, names: map[string]bool{}, queues: map[string][]fileJob{}, busy: map[string]bool{}}
+	w.cond = sync.NewCond(&w.mu)
 	for range max(runtime.GOMAXPROCS(0), 1) {
 		w.workers.Add(1)
-		go func() {
-			defer w.workers.Done()
-			for j := range w.jobs {
-				if w.failed() == nil {
-					if err := writeEntryAt(w.root, j.parent, j.base, bytes.NewReader(j.data), j.hdr, w.o); err != nil {
-						w.fail(fmt.Errorf("tar entry %q: %w", j.hdr.Name, err))
-					}
-				}
-				j.parent.Close()
-				w.pending.Done()
-			}
-		}()
+		go w.work()
 	}
 	return w
 }
 
+func (w *fileWriters) work() {
+	defer w.workers.Done()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		j, ok := w.next()
+		if !ok {
+			return
+		}
+		failed := w.err != nil
+		w.mu.Unlock()
+		var err error
+		if !failed {
+			err = writeEntryAt(w.root, j.parent, j.base, bytes.NewReader(j.data), j.hdr, w.o)
+		}
+		j.parent.Close()
+		w.mu.Lock()
+		if err != nil && w.err == nil {
+			w.err = fmt.Errorf("tar entry %q: %w", j.hdr.Name, err)
+		}
+		w.busy[j.dir] = false
+		w.buffered -= int64(len(j.data))
+		w.pending--
+		w.cond.Broadcast()
+	}
+}
+
+// next takes the oldest job in a directory no worker is in, waiting for
+// one; ok is false once stopped and drained. w.mu is held.
+func (w *fileWriters) next() (fileJob, bool) {
+	for {
+		for i, d := range w.dirs {
+			if w.busy[d] {
+				continue
+			}
+			q := w.queues[d]
+			j := q[0]
+			if len(q) == 1 {
+				delete(w.queues, d)
+				w.dirs = append(w.dirs[:i:i], w.dirs[i+1:]...)
+			} else {
+				w.queues[d] = q[1:]
+			}
+			w.busy[d] = true
+			return j, true
+		}
+		if w.closed && len(w.dirs) == 0 {
+			return fileJob{}, false
+		}
+		w.cond.Wait()
+	}
+}
+
 // offer hands a small regular file to the workers, reading its content
 // now; dispatched is false for an entry the caller must make itself, in
-// order, after wait.
+// order.
 func (w *fileWriters) offer(tr io.Reader, hdr *tar.Header) (dispatched bool, err error) {
 	if hdr.Typeflag != tar.TypeReg || hdr.Size > parallelFileMax {
 		return false, nil
@@ -193,17 +247,41 @@ func (w *fileWriters) offer(tr io.Reader, hdr *tar.Header) (dispatched bool, err
 		return false, fmt.Errorf("reading tar: %w: %w", err, errInvalid)
 	}
 	w.names[name] = true
-	w.pending.Add(1)
-	w.jobs <- fileJob{hdr: hdr, parent: parent, base: base, data: data}
+	w.mu.Lock()
+	for w.buffered > 0 && w.buffered+hdr.Size > parallelBuffered && w.err == nil {
+		w.cond.Wait()
+	}
+	if _, ok := w.queues[dir]; !ok {
+		w.dirs = append(w.dirs, dir)
+	}
+	w.queues[dir] = append(w.queues[dir], fileJob{hdr: hdr, parent: parent, dir: dir, base: base, data: data})
+	w.buffered += hdr.Size
+	w.pending++
+	w.cond.Broadcast()
+	w.mu.Unlock()
 	return true, nil
+}
+
+// canPass reports whether hdr can be made while files are in flight: a
+// directory whose name is not one of theirs.
+func (w *fileWriters) canPass(hdr *tar.Header) bool {
+	if hdr.Typeflag != tar.TypeDir {
+		return false
+	}
+	name, err := cleanEntry(hdr.Name)
+	return err == nil && !w.names[name]
 }
 
 // wait returns once every file handed over is written, with the first
 // error.
 func (w *fileWriters) wait() error {
-	w.pending.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.pending > 0 {
+		w.cond.Wait()
+	}
 	clear(w.names)
-	return w.failed()
+	return w.err
 }
 
 func (w *fileWriters) failed() error {
@@ -212,17 +290,12 @@ func (w *fileWriters) failed() error {
 	return w.err
 }
 
-func (w *fileWriters) fail(err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err == nil {
-		w.err = err
-	}
-}
-
 // stop ends the workers once the queue is drained.
 func (w *fileWriters) stop() {
-	close(w.jobs)
+	w.mu.Lock()
+	w.closed = true
+	w.cond.Broadcast()
+	w.mu.Unlock()
 	w.workers.Wait()
 }
 
