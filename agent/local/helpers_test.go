@@ -19,8 +19,10 @@ func newTestBackend(t testing.TB) *Backend {
 	return newTestBackendWith(t, "")
 }
 
-// newTestBackendWith is newTestBackend with the OCI runtime rt ("": runc).
-func newTestBackendWith(t testing.TB, rt string) *Backend {
+// newCrashableBackend opens a backend on a fresh root with the busybox
+// base, and returns the root; nothing closes the backend, so a test can
+// leave it as a crash would and open the root again.
+func newCrashableBackend(t testing.TB, rt string) (*Backend, string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("the local backend tests need root (runc, crun, overlayfs, mounts)")
@@ -34,6 +36,13 @@ func newTestBackendWith(t testing.TB, rt string) *Backend {
 		b.Close(context.Background())
 		t.Fatal(err)
 	}
+	return b, root
+}
+
+// newTestBackendWith is newTestBackend with the OCI runtime rt ("": runc).
+func newTestBackendWith(t testing.TB, rt string) *Backend {
+	t.Helper()
+	b, _ := newCrashableBackend(t, rt)
 	t.Cleanup(func() {
 		if err := b.Close(context.Background()); err != nil {
 			t.Errorf("close: %v", err)

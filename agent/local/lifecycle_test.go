@@ -78,15 +78,8 @@ func TestNewCleansUpAfterACrash(t *testing.T) {
 // testNewCleansUpAfterACrash crashes a backend on runtime before and
 // opens its root again with runtime after.
 func testNewCleansUpAfterACrash(t *testing.T, before, after string) {
-	root := filepath.Join(t.TempDir(), "root")
-	b, err := New(Options{Root: root, Runtime: before})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, root := newCrashableBackend(t, before)
 	ctx := context.Background()
-	if _, err := b.BootstrapBase(ctx, "minimal", FromBusybox, nil); err != nil {
-		t.Fatal(err)
-	}
 	keep := newSandbox(t, b, agent.SandboxSpec{})
 	mustRun(t, b, keep, "echo kept > /kept")
 	layer, err := b.CommitLayer(ctx, keep)
@@ -230,15 +223,8 @@ func testDestroyDuringExecEndsIt(t *testing.T, b *Backend) {
 // clears the layer's unsynced marker soon after, and after a crash New
 // drops every layer still marked, with what sits on it.
 func TestLayersBecomeDurable(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "root")
-	b, err := New(Options{Root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, root := newCrashableBackend(t, "")
 	ctx := context.Background()
-	if _, err := b.BootstrapBase(ctx, "minimal", FromBusybox, nil); err != nil {
-		t.Fatal(err)
-	}
 	id := newSandbox(t, b, agent.SandboxSpec{})
 	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); !strings.Contains(string(mounts), "volatile") {
 		t.Errorf("the sandbox's overlay is not volatile:\n%s", mounts)
@@ -316,15 +302,8 @@ func TestLayersBecomeDurable(t *testing.T) {
 // marked in another boot is dropped. Close does not wait for the disk, and
 // its detached sync clears the markers.
 func TestUnsyncedOfThisBootSurvive(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "root")
-	b, err := New(Options{Root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, root := newCrashableBackend(t, "")
 	ctx := context.Background()
-	if _, err := b.BootstrapBase(ctx, "minimal", FromBusybox, nil); err != nil {
-		t.Fatal(err)
-	}
 	id := newSandbox(t, b, agent.SandboxSpec{})
 	mustRun(t, b, id, "echo one > /one")
 	l1, err := b.CommitLayer(ctx, id)
