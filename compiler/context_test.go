@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"wrenn.dev/wrenn/internal/tartest"
 )
 
 // writeTree creates files under dir: "path" -> content; a trailing "/"
@@ -435,23 +437,14 @@ func TestWriteTarShipsOnlySelection(t *testing.T) {
 	if err := c.WriteTar(&buf, sel); err != nil {
 		t.Fatal(err)
 	}
-	tr := tar.NewReader(&buf)
 	var got []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range tartest.Read(t, &buf) {
 		desc := h.Name
 		if h.Typeflag == tar.TypeSymlink {
 			desc += "->" + h.Linkname
 		}
 		if h.Typeflag == tar.TypeReg {
-			b, _ := io.ReadAll(tr)
-			desc += "=" + string(b)
+			desc += "=" + string(h.Body)
 		}
 		if h.Uid != 0 || !h.ModTime.Equal(timeAt(0)) {
 			t.Errorf("%s: uid %d mtime %v", h.Name, h.Uid, h.ModTime)

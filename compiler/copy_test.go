@@ -1,14 +1,13 @@
 package compiler
 
 import (
-	"archive/tar"
 	"bytes"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"testing"
 
+	"wrenn.dev/wrenn/internal/tartest"
 	"wrenn.dev/wrenn/lang"
 )
 
@@ -197,15 +196,7 @@ func TestWriteCopyTar(t *testing.T) {
 		if err := ctx.WriteCopyTar(&tb, s.Copy, uid, gid); err != nil {
 			t.Fatal(err)
 		}
-		tr := tar.NewReader(&tb)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, h := range tartest.Read(t, &tb) {
 			fmt.Fprintf(&buf, "%s %o %d:%d %d\n", h.Name, h.Mode, h.Uid, h.Gid, h.Size)
 		}
 		return buf.String()

@@ -1,10 +1,8 @@
 package executor_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +12,7 @@ import (
 	"wrenn.dev/wrenn/cache"
 	"wrenn.dev/wrenn/compiler"
 	"wrenn.dev/wrenn/executor"
+	"wrenn.dev/wrenn/internal/tartest"
 	"wrenn.dev/wrenn/lang"
 )
 
@@ -124,15 +123,7 @@ func copyLayerTops(t *testing.T, p *project) []string {
 		if err := env.backend.ExportLayer(ctx, r.Snapshot.ID, &buf); err != nil {
 			t.Fatal(err)
 		}
-		tr := tar.NewReader(&buf)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, h := range tartest.Read(t, &buf) {
 			seen[strings.Split(strings.TrimPrefix(h.Name, "./"), "/")[0]] = true
 		}
 	}

@@ -5,11 +5,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"wrenn.dev/wrenn/internal/tartest"
 )
 
 // BenchmarkDigestTree hashes a commit the size of the build benchmark's
@@ -63,22 +64,11 @@ func TestWriteTreeContent(t *testing.T) {
 	if _, err := writeTree(dir, &buf, true); err != nil {
 		t.Fatal(err)
 	}
-	tr := tar.NewReader(&buf)
 	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range tartest.Read(t, &buf) {
 		names = append(names, h.Name)
-		if w, ok := want[h.Name]; ok {
-			got, _ := io.ReadAll(tr)
-			if !bytes.Equal(got, w) {
-				t.Errorf("%s: %d bytes back, want %d equal ones", h.Name, len(got), len(w))
-			}
+		if w, ok := want[h.Name]; ok && !bytes.Equal(h.Body, w) {
+			t.Errorf("%s: %d bytes back, want %d equal ones", h.Name, len(h.Body), len(w))
 		}
 		if h.Name == "d/f4" && h.Typeflag != tar.TypeReg || h.Name == "hard" && (h.Typeflag != tar.TypeLink || h.Linkname != "d/f4") ||
 			h.Name == "sym" && h.Linkname != "d/f1" {
