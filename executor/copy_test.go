@@ -43,20 +43,21 @@ func writeCopyContext(t *testing.T, p *project) {
 // The same COPYs, once into destinations that do not exist yet (written
 // straight into place by ExtractTar, no process) and once into existing
 // ones (staged and copied by the `cp -r` script), leave the same files,
-// modes, owners and links; only the staged COPY's layer carries the
+// modes, owners (by name or number) and links; only the staged COPY's layer carries the
 // staging area's parent directory.
 func TestCopyDirectMatchesScript(t *testing.T) {
 	const copies = `USER app
 COPY --chown=app:app tree/ /dst/
 COPY --chmod=0750 tree/bin/tool one.txt /opt/
+COPY --chown=1234:5678 one.txt /num/
 USER root
-RUN cd / && find dst opt | sort | xargs stat -c '%n %a %U %G %s %F %N' > /listing
+RUN cd / && find dst opt num | sort | xargs stat -c '%n %a %U %G %s %F %N %u:%g' > /listing
 `
 	direct := newProject(t, "FROM minimal\n"+copies, copyFiles)
 	writeCopyContext(t, direct)
 	// existing destinations: /dst (cp -r merges into it, chown -R takes
 	// it in) and /opt/one.txt (cp writes into the file)
-	staged := newProject(t, "FROM minimal\nRUN mkdir -p /dst /opt && touch /opt/one.txt\n"+copies, copyFiles)
+	staged := newProject(t, "FROM minimal\nRUN mkdir -p /dst /opt /num && touch /opt/one.txt /num/one.txt\n"+copies, copyFiles)
 	writeCopyContext(t, staged)
 
 	direct.build()
@@ -68,6 +69,7 @@ RUN cd / && find dst opt | sort | xargs stat -c '%n %a %U %G %s %F %N' > /listin
 	for _, line := range []string{
 		"dst 755 app app", "dst/bin/tool 755 app app", "dst/shared.conf 644 app app",
 		"dst/link 777 app app", "-> 'a.txt'", "opt/tool 750 app app", "opt/one.txt 750 app app",
+		"num/one.txt 644 UNKNOWN UNKNOWN 4 regular file num/one.txt 1234:5678",
 	} {
 		if !strings.Contains(want, line) {
 			t.Errorf("listing lacks %q:\n%s", line, want)
@@ -77,7 +79,7 @@ RUN cd / && find dst opt | sort | xargs stat -c '%n %a %U %G %s %F %N' > /listin
 		t.Errorf("/dst/sub/deep/c = %q", got)
 	}
 
-	if tops := copyLayerTops(t, direct); strings.Join(tops, " ") != "dst opt" {
+	if tops := copyLayerTops(t, direct); strings.Join(tops, " ") != "dst num opt" {
 		t.Errorf("direct COPY layers hold %v, want only the destinations", tops)
 	}
 	if tops := copyLayerTops(t, staged); !contains(tops, "tmp") {
