@@ -29,16 +29,6 @@ type ociRuntime struct {
 	hideUnified bool
 }
 
-// findRuntime resolves name ("runc", "crun", or a path to either) and asks
-// the binary what it is: `--version` must say runc or crun.
-func findRuntime(name string) (ociRuntime, error) {
-	rt, err := lookRuntime(name)
-	if err != nil {
-		return ociRuntime{}, err
-	}
-	return probeRuntime(name, rt.path)
-}
-
 // lookRuntime resolves name to the binary's absolute path, without running
 // it; the name is the binary's own ("runc" or "crun") when it is one of
 // those, else empty until probeRuntime has asked.
