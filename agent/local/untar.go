@@ -108,18 +108,26 @@ func extractTarAt(ctx context.Context, r io.Reader, root *os.File, o extractOpts
 			return n, fmt.Errorf("reading tar: %w: %w", err, errInvalid)
 		}
 		n++
-		if dispatched, err := w.offer(tr, hdr); dispatched || err != nil {
+		name, err := cleanEntry(hdr.Name)
+		if err != nil {
+			return n, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
+		}
+		if name == "" {
+			continue // the root directory keeps its own mode
+		}
+		if dispatched, err := w.offer(tr, hdr, name); dispatched || err != nil {
 			if err != nil {
 				return n, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
 			}
 			continue
 		}
-		if !w.canPass(hdr) {
+		// a directory whose name no file in flight has can be made now
+		if hdr.Typeflag != tar.TypeDir || w.names[name] {
 			if err := w.wait(); err != nil {
 				return n, err
 			}
 		}
-		if err := extractEntry(root, tr, hdr, o); err != nil {
+		if err := extractEntry(root, tr, hdr, name, o); err != nil {
 			return n, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
 		}
 	}
@@ -225,13 +233,9 @@ func (w *fileWriters) next() (fileJob, bool) {
 // offer hands a small regular file to the workers, reading its content
 // now; dispatched is false for an entry the caller must make itself, in
 // order.
-func (w *fileWriters) offer(tr io.Reader, hdr *tar.Header) (dispatched bool, err error) {
-	if hdr.Typeflag != tar.TypeReg || hdr.Size > parallelFileMax {
+func (w *fileWriters) offer(tr io.Reader, hdr *tar.Header, name string) (dispatched bool, err error) {
+	if hdr.Typeflag != tar.TypeReg || hdr.Size > parallelFileMax || w.names[name] {
 		return false, nil
-	}
-	name, err := cleanEntry(hdr.Name)
-	if err != nil || name == "" || w.names[name] {
-		return false, nil // reported, skipped or ordered by the caller
 	}
 	dir, base := path.Split(name)
 	if base == opaqueMarker || strings.HasPrefix(base, whiteoutPrefix) {
@@ -262,16 +266,6 @@ func (w *fileWriters) offer(tr io.Reader, hdr *tar.Header) (dispatched bool, err
 	return true, nil
 }
 
-// canPass reports whether hdr can be made while files are in flight: a
-// directory whose name is not one of theirs.
-func (w *fileWriters) canPass(hdr *tar.Header) bool {
-	if hdr.Typeflag != tar.TypeDir {
-		return false
-	}
-	name, err := cleanEntry(hdr.Name)
-	return err == nil && !w.names[name]
-}
-
 // wait returns once every file handed over is written, with the first
 // error.
 func (w *fileWriters) wait() error {
@@ -299,14 +293,9 @@ func (w *fileWriters) stop() {
 	w.workers.Wait()
 }
 
-func extractEntry(root *os.File, tr io.Reader, hdr *tar.Header, o extractOpts) error {
-	name, err := cleanEntry(hdr.Name)
-	if err != nil {
-		return err
-	}
-	if name == "" {
-		return nil // the root directory keeps its own mode
-	}
+// extractEntry makes one entry; name is its cleaned name (cleanEntry), not
+// the root.
+func extractEntry(root *os.File, tr io.Reader, hdr *tar.Header, name string, o extractOpts) error {
 	dir, base := path.Split(name)
 	if base == opaqueMarker || strings.HasPrefix(base, whiteoutPrefix) {
 		if !o.asLayer {
