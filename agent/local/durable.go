@@ -132,30 +132,11 @@ func (s *syncer) take() []string {
 	return batch
 }
 
-// round syncs the filesystem and clears the markers of the directories
-// that were pending when it started. The removals need no sync of their
-// own: a marker a crash brings back from another boot only costs that
-// directory.
-func (s *syncer) round() {
-	batch := s.take()
-	if len(batch) == 0 {
-		return
-	}
-	if err := syncFS(s.root); err != nil {
-		s.mu.Lock()
-		s.pending = append(batch, s.pending...) // try again next time
-		s.mu.Unlock()
-		return
-	}
-	for _, dir := range batch {
-		_ = os.Remove(filepath.Join(dir, unsyncedMarker))
-	}
-}
-
-// now syncs at once, clearing every pending marker (for a base, which must
-// not sit on a layer that a crash could take away).
-func (s *syncer) now() error {
-	batch := s.take()
+// flush syncs the filesystem and clears the markers of batch; on failure
+// batch goes back to the pending list, to be tried again. The removals need
+// no sync of their own: a marker a crash brings back from another boot
+// only costs that directory.
+func (s *syncer) flush(batch []string) error {
 	if err := syncFS(s.root); err != nil {
 		s.mu.Lock()
 		s.pending = append(batch, s.pending...)
@@ -166,6 +147,20 @@ func (s *syncer) now() error {
 		_ = os.Remove(filepath.Join(dir, unsyncedMarker))
 	}
 	return nil
+}
+
+// round is the background loop's flush of what was pending when it
+// started.
+func (s *syncer) round() {
+	if batch := s.take(); len(batch) > 0 {
+		_ = s.flush(batch)
+	}
+}
+
+// now syncs at once, clearing every pending marker (for a base, which must
+// not sit on a layer that a crash could take away).
+func (s *syncer) now() error {
+	return s.flush(s.take())
 }
 
 // halt stops the background loop and returns what was still pending, as a
@@ -199,10 +194,7 @@ func (s *syncer) close() {
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		s.mu.Lock()
-		s.pending = append(batch, s.pending...)
-		s.mu.Unlock()
-		_ = s.now()
+		_ = s.flush(batch)
 		return
 	}
 	go cmd.Wait() // reaped if this process lives on; else init adopts it
@@ -241,9 +233,13 @@ func (b *Backend) dropUnsynced() {
 			haveTemplate[t.ID] = true
 		}
 		removed := false
+		var adopt []string // marked in this boot and kept
 		for _, l := range layers {
 			marked, thisBoot := b.markedBy(b.layerDir(l.ID))
 			broken := l.Parent != "" && !haveLayer[l.Parent] || l.Parent == "" && l.Template != "" && !haveTemplate[l.Template]
+			if marked && thisBoot && !broken {
+				adopt = append(adopt, b.layerDir(l.ID))
+			}
 			if marked && !thisBoot || broken {
 				b.log.Warn("removing a layer a crash may have left incomplete", "layer", l.ID)
 				_ = os.Remove(filepath.Join(b.linksDir(), l.Link))
@@ -253,7 +249,11 @@ func (b *Backend) dropUnsynced() {
 		}
 		for _, t := range templates {
 			marked, thisBoot := b.markedBy(b.templateDir(t.ID))
-			if marked && !thisBoot || t.ParentLayer != "" && !haveLayer[t.ParentLayer] || t.ParentTemplate != "" && !haveTemplate[t.ParentTemplate] {
+			broken := t.ParentLayer != "" && !haveLayer[t.ParentLayer] || t.ParentTemplate != "" && !haveTemplate[t.ParentTemplate]
+			if marked && thisBoot && !broken {
+				adopt = append(adopt, b.templateDir(t.ID))
+			}
+			if marked && !thisBoot || broken {
 				b.log.Warn("removing a template whose chain a crash took", "template", t.ID)
 				_ = os.Remove(filepath.Join(b.linksDir(), t.Link))
 				_ = b.removeTree(b.templateDir(t.ID))
@@ -263,15 +263,8 @@ func (b *Backend) dropUnsynced() {
 		if !removed {
 			// what is left marked was written in this boot: whole in
 			// the page cache, to be synced
-			for _, l := range layers {
-				if marked, _ := b.markedBy(b.layerDir(l.ID)); marked {
-					b.sync.add(b.layerDir(l.ID))
-				}
-			}
-			for _, t := range templates {
-				if marked, _ := b.markedBy(b.templateDir(t.ID)); marked {
-					b.sync.add(b.templateDir(t.ID))
-				}
+			for _, dir := range adopt {
+				b.sync.add(dir)
 			}
 			return
 		}
