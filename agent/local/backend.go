@@ -106,18 +106,18 @@ func New(opts Options) (*Backend, error) {
 		rt  ociRuntime
 		err error
 	}
-	probe := make(chan probed, 1)
+	done := make(chan probed, 1)
 	go func() {
 		r, err := probeRuntime(opts.Runtime, rt.path)
-		probe <- probed{r, err}
+		done <- probed{r, err}
 	}()
+	probe := sync.OnceValue(func() probed { return <-done })
 	if rt.name == "" {
-		p := <-probe
+		p := probe()
 		if p.err != nil {
 			return nil, p.err
 		}
 		rt = p.rt
-		probe <- p
 	}
 	if opts.BusyboxPath == "" {
 		opts.BusyboxPath = "/bin/busybox"
@@ -156,7 +156,7 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("local backend: %w", err)
 	}
 	b.agentID = id
-	p := <-probe
+	p := probe()
 	if p.err == nil && p.rt.name != rt.name {
 		p.err = fmt.Errorf("local backend: OCI runtime %s: `%s --version` says %q, not %s", opts.Runtime, rt.path, p.rt.version, rt.name)
 	}

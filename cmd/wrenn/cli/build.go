@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -132,33 +133,28 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 		stop func()
 		err  error
 	}
-	embedded := make(chan started, 1)
 	url, token := f.agent, f.token
+	agentURL := func() (string, error) { return url, nil }
 	if url == "" {
 		root := f.root
 		if root == "" {
 			root = defaultRoot()
 		}
+		done := make(chan started, 1)
 		go func() {
 			u, stop, err := startEmbeddedAgent(context.WithoutCancel(ctx), root, f.runtime)
 			if err != nil {
 				err = fmt.Errorf("embedded agent on %s: %w", root, err)
 			}
-			embedded <- started{u, stop, err}
+			done <- started{u, stop, err}
 		}()
+		embedded := sync.OnceValue(func() started { return <-done })
 		defer func() {
-			if s := <-embedded; s.stop != nil {
+			if s := embedded(); s.stop != nil {
 				s.stop()
 			}
 		}()
-	}
-	agentURL := func() (string, error) {
-		if url != "" {
-			return url, nil
-		}
-		s := <-embedded
-		embedded <- s // for the deferred stop
-		return s.url, s.err
+		agentURL = func() (string, error) { s := embedded(); return s.url, s.err }
 	}
 
 	cacheDir := f.cacheDir
