@@ -235,14 +235,18 @@ func (b *builder) runStep(ctx context.Context, sb *sandbox, s *compiler.Step) er
 		b.emit(Event{Type: "step-end", Step: s.ID, Phase: string(s.Phase), Cmd: s.Text, Status: "failed", Exit: exit, Elapsed: time.Since(t0), Output: lastLine(stdout, stderr)})
 		return err
 	}
-	direct := false
+	direct := false // a COPY whose files are in place: nothing to run
 	if s.Copy != nil {
 		var err error
 		if direct, err = b.copyDirect(ctx, sb, s); err != nil {
 			return fail(fmt.Errorf("%s step %d failed: %w", s.Phase, s.ID, err))
 		}
 	}
-	if script := s.Script(); s.Kind != lang.KindStart && script != "" && !direct {
+	script := ""
+	if s.Kind != lang.KindStart && !direct {
+		script = s.Script()
+	}
+	if script != "" {
 		if s.Copy != nil {
 			prefix, err := b.stage(ctx, sb, s)
 			if err != nil {
