@@ -167,14 +167,7 @@ return 0`)
 // heartbeat renews the held leases every TTL/3; a lease found taken is
 // reported lost.
 func (q *RedisQueue) heartbeat() {
-	t := time.NewTicker(q.ttl / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-q.stop:
-			return
-		case <-t.C:
-		}
+	ticking(q.stop, q.ttl/3, func() {
 		q.mu.Lock()
 		held := make(map[string]string, len(q.held))
 		for id, tok := range q.held {
@@ -199,7 +192,7 @@ func (q *RedisQueue) heartbeat() {
 				fn(id)
 			}
 		}
-	}
+	})
 }
 
 // Expired lists the ids in the processing list that have had no lease for

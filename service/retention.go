@@ -22,16 +22,8 @@ func pruneEvery(retention, every time.Duration) time.Duration {
 // once at start, then every PruneEvery. Pending and running builds are
 // never pruned (only finished ones are in the prune index).
 func (s *Service) pruner(ctx context.Context) {
-	t := time.NewTicker(pruneEvery(s.cfg.Retention, s.cfg.PruneEvery))
-	defer t.Stop()
-	for {
-		s.PruneOnce(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	s.PruneOnce(ctx)
+	ticking(ctx.Done(), pruneEvery(s.cfg.Retention, s.cfg.PruneEvery), func() { s.PruneOnce(ctx) })
 }
 
 // PruneOnce deletes the finished builds completed more than Retention ago

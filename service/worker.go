@@ -250,20 +250,13 @@ var errLeaseLost = errors.New("lease lost")
 // every half lease TTL: the record goes back to pending first, then the id
 // into the queue, so the worker that takes it finds it pending.
 func (s *Service) reaper(ctx context.Context, lq LeasedQueue) {
-	t := time.NewTicker(lq.LeaseTTL() / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	ticking(ctx.Done(), lq.LeaseTTL()/2, func() {
 		ids, err := lq.Expired(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.cfg.Logf("reaper: %v", err)
 			}
-			continue
+			return
 		}
 		for _, id := range ids {
 			_, err := s.cfg.Store.Update(ctx, id, func(b *buildv1.Build) error {
@@ -282,20 +275,27 @@ func (s *Service) reaper(ctx context.Context, lq LeasedQueue) {
 				s.cfg.Logf("build %s: its controller stopped answering: re-queued", id)
 			}
 		}
+	})
+}
+
+// ticking calls fn every interval until done is closed.
+func ticking(done <-chan struct{}, every time.Duration, fn func()) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			fn()
+		}
 	}
 }
 
 // remoteCancels ends local runs of builds cancelled through another
 // controller (leased queues only): the shared record says cancelled.
 func (s *Service) remoteCancels(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	ticking(ctx.Done(), every, func() {
 		s.mu.Lock()
 		ids := make([]string, 0, len(s.running))
 		for id := range s.running {
@@ -314,7 +314,7 @@ func (s *Service) remoteCancels(ctx context.Context, every time.Duration) {
 				cancel(errUserCancel)
 			}
 		}
-	}
+	})
 }
 
 var errSkip = errors.New("skip")
