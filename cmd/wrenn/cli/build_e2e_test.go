@@ -12,17 +12,25 @@ import (
 	"testing"
 )
 
+// bootstrapBusybox makes a temporary directory with an agent root holding
+// the busybox base ("root") and room for a cache ("cache").
+func bootstrapBusybox(t *testing.T) (dir, root, cacheDir string) {
+	t.Helper()
+	dir = t.TempDir()
+	root, cacheDir = filepath.Join(dir, "root"), filepath.Join(dir, "cache")
+	var out, errb bytes.Buffer
+	if code := Run([]string{"base", "bootstrap", "--root", root, "minimal", "--from", "busybox"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("bootstrap: exit %d: %s", code, errb.String())
+	}
+	return dir, root, cacheDir
+}
+
 // TestBuildEndToEnd drives `wrenn build` with the embedded local agent on a
 // busybox base: a first build runs every step, a second runs none, a
 // change to the last RUN runs only it, and --dry-run reports the same;
 // --no-cache --runtime crun runs them all again with crun.
 func TestBuildEndToEnd(t *testing.T) {
-	dir := t.TempDir()
-	root, cacheDir := filepath.Join(dir, "root"), filepath.Join(dir, "cache")
-	var out, errb bytes.Buffer
-	if code := Run([]string{"base", "bootstrap", "--root", root, "minimal", "--from", "busybox"}, nil, &out, &errb); code != 0 {
-		t.Fatalf("bootstrap: exit %d: %s", code, errb.String())
-	}
+	dir, root, cacheDir := bootstrapBusybox(t)
 	wf := filepath.Join(dir, "Wrennfile")
 	write := func(last string) {
 		src := "FROM minimal\nRUN echo a > /a\nCOPY hello.txt /hello.txt\nENV X=1\nRUN " + last + "\n"
@@ -85,8 +93,7 @@ func TestBuildEndToEnd(t *testing.T) {
 	}
 	// --healthcheck makes the same steps end in a snapshot; a bad value is
 	// a usage error with its position.
-	out.Reset()
-	errb.Reset()
+	var out, errb bytes.Buffer
 	args := []string{"build", "-f", wf, "--root", root, "--cache-dir", cacheDir, "--skip-pre-post", "-t", "e2e-hc", "--progress", "json"}
 	if code := Run(append(args, "--healthcheck", "--interval=100ms --retries=5 CMD test -f /hello.txt"), nil, &out, &errb); code != 0 {
 		t.Fatalf("build --healthcheck: exit %d: %s", code, errb.String())
@@ -112,12 +119,7 @@ func TestBuildEndToEnd(t *testing.T) {
 // step runs; SIGINT then cancels the build with exit 130, and the next
 // build resumes after the last finished step.
 func TestBuildInterruptResumes(t *testing.T) {
-	dir := t.TempDir()
-	root, cacheDir := filepath.Join(dir, "root"), filepath.Join(dir, "cache")
-	var out, errb bytes.Buffer
-	if code := Run([]string{"base", "bootstrap", "--root", root, "minimal", "--from", "busybox"}, nil, &out, &errb); code != 0 {
-		t.Fatalf("bootstrap: exit %d: %s", code, errb.String())
-	}
+	dir, root, cacheDir := bootstrapBusybox(t)
 	wf := filepath.Join(dir, "Wrennfile")
 	src := "FROM minimal\nRUN echo a > /a\nRUN echo started; sleep 60\n"
 	if err := os.WriteFile(wf, []byte(src), 0o644); err != nil {
@@ -162,8 +164,7 @@ func TestBuildInterruptResumes(t *testing.T) {
 	if err := os.WriteFile(wf, []byte(strings.Replace(src, "sleep 60", "true", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out.Reset()
-	errb.Reset()
+	var out, errb bytes.Buffer
 	if code := Run(args, nil, &out, &errb); code != 0 {
 		t.Fatalf("rebuild: exit %d: %s", code, errb.String())
 	}

@@ -52,17 +52,24 @@ func screen(out string) []string {
 	return lines
 }
 
-func TestTTYDisplayRedrawsInPlace(t *testing.T) {
-	var buf bytes.Buffer
-	d := newTTYDisplay(&buf)
+// newTestTTY is a TTY display writing to a buffer, on a clock the test
+// sets through the returned time.
+func newTestTTY() (*ttyDisplay, *bytes.Buffer, *time.Time) {
+	buf := &bytes.Buffer{}
+	d := newTTYDisplay(buf)
 	now := time.Unix(100, 0)
 	d.mu.Lock()
 	d.now = func() time.Time { return now }
 	d.mu.Unlock()
+	return d, buf, &now
+}
+
+func TestTTYDisplayRedrawsInPlace(t *testing.T) {
+	d, buf, now := newTestTTY()
 	d.event(executor.Event{Type: "step-end", Step: 1, Total: 2, Cmd: "RUN a", Status: "cached"})
 	d.event(executor.Event{Type: "step-start", Step: 2, Total: 2, Cmd: "RUN b"})
 	d.mu.Lock()
-	now = now.Add(2 * time.Second)
+	*now = now.Add(2 * time.Second)
 	d.draw()
 	d.mu.Unlock()
 	if got := screen(buf.String()); len(got) != 2 || got[1] != "[2/2] RUN b  running 2.0 s" {
@@ -79,12 +86,7 @@ func TestTTYDisplayRedrawsInPlace(t *testing.T) {
 // TestTTYDisplayShowsLiveOutput: a running step shows its elapsed time and
 // the last line of output so far, including a line still being written.
 func TestTTYDisplayShowsLiveOutput(t *testing.T) {
-	var buf bytes.Buffer
-	d := newTTYDisplay(&buf)
-	now := time.Unix(100, 0)
-	d.mu.Lock()
-	d.now = func() time.Time { return now }
-	d.mu.Unlock()
+	d, buf, now := newTestTTY()
 	d.event(executor.Event{Type: "step-start", Step: 1, Total: 1, Cmd: "RUN make"})
 	frame := func() string {
 		d.mu.Lock()
@@ -94,7 +96,7 @@ func TestTTYDisplayShowsLiveOutput(t *testing.T) {
 		return got[len(got)-1]
 	}
 	d.event(executor.Event{Type: "output", Step: 1, Stream: "stdout", Data: "compiling a.c\ncompiling b.c\n"})
-	now = now.Add(1500 * time.Millisecond)
+	*now = now.Add(1500 * time.Millisecond)
 	if got := frame(); got != "[1/1] RUN make  running 1.5 s  │ compiling b.c" {
 		t.Fatalf("after two lines: %q", got)
 	}
