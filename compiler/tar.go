@@ -39,22 +39,7 @@ func (c *Context) WriteTar(w io.Writer, sel *Selection) error {
 	tw := tar.NewWriter(w)
 	for _, p := range paths {
 		e := set[p]
-		h := &tar.Header{Name: p, Mode: int64(e.Mode), ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-		switch e.Type {
-		case TypeDir:
-			h.Typeflag, h.Name = tar.TypeDir, p+"/"
-		case TypeSymlink:
-			h.Typeflag, h.Linkname = tar.TypeSymlink, e.Link
-		case TypeFile:
-			h.Typeflag, h.Size = tar.TypeReg, e.Size
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return fmt.Errorf("write context tar: %w", err)
-		}
-		if e.Type != TypeFile {
-			continue
-		}
-		if err := c.copyContent(tw, e); err != nil {
+		if err := c.writeEntry(tw, "write context tar", &tar.Header{Name: p, Mode: int64(e.Mode)}, e); err != nil {
 			return err
 		}
 	}
@@ -106,31 +91,19 @@ func (c *Context) WriteCopyTar(w io.Writer, spec *CopySpec, uid, gid int) error 
 	}
 	tw := tar.NewWriter(w)
 	put := func(name string, e *Entry) error {
-		h := &tar.Header{Name: strings.TrimPrefix(name, "/"), Uid: uid, Gid: gid, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
 		mode := int64(0o755)
 		if e != nil {
 			mode = int64(e.Mode) & 0o777 &^ 0o022
+		} else {
+			e = &Entry{Type: TypeDir} // the destination itself, as mkdir -p makes it
 		}
-		if chmod >= 0 {
+		switch {
+		case e.Type == TypeSymlink:
+			mode = 0o777
+		case chmod >= 0:
 			mode = chmod
 		}
-		h.Mode = mode
-		switch {
-		case e == nil || e.Type == TypeDir:
-			h.Typeflag = tar.TypeDir
-			h.Name += "/"
-		case e.Type == TypeSymlink:
-			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, e.Link, 0o777
-		default:
-			h.Typeflag, h.Size = tar.TypeReg, e.Size
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return fmt.Errorf("write copy tar: %w", err)
-		}
-		if e == nil || e.Type != TypeFile {
-			return nil
-		}
-		return c.copyContent(tw, e)
+		return c.writeEntry(tw, "write copy tar", &tar.Header{Name: strings.TrimPrefix(name, "/"), Mode: mode, Uid: uid, Gid: gid}, e)
 	}
 	for _, p := range spec.Placements() {
 		if p.Root.Type != TypeDir {
@@ -156,4 +129,25 @@ func (c *Context) WriteCopyTar(w io.Writer, spec *CopySpec, uid, gid int) error 
 		return fmt.Errorf("write copy tar: %w", err)
 	}
 	return nil
+}
+
+// writeEntry writes e under h's name, mode and owner: its type, link or
+// size from e, time zero, then a file's content.
+func (c *Context) writeEntry(tw *tar.Writer, what string, h *tar.Header, e *Entry) error {
+	h.ModTime, h.Format = time.Unix(0, 0), tar.FormatPAX
+	switch e.Type {
+	case TypeDir:
+		h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
+	case TypeSymlink:
+		h.Typeflag, h.Linkname = tar.TypeSymlink, e.Link
+	case TypeFile:
+		h.Typeflag, h.Size = tar.TypeReg, e.Size
+	}
+	if err := tw.WriteHeader(h); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if e.Type != TypeFile {
+		return nil
+	}
+	return c.copyContent(tw, e)
 }
