@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -22,5 +25,85 @@ func tarNames(t testing.TB, data []byte) map[string]bool {
 			t.Fatal(err)
 		}
 		names[hdr.Name] = true
+	}
+}
+
+// TestExtractReplacesDirectoriesInOrder: the extraction keeps a handle of
+// each directory files went into; an entry that replaces such a directory
+// (a symlink, a file) drops the handles, so later entries under the old
+// path go where the sequential extraction puts them: through the symlink,
+// resolved inside the root.
+func TestExtractReplacesDirectoriesInOrder(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range []struct {
+		hdr  tar.Header
+		body string
+	}{
+		{tar.Header{Name: "a/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
+		{tar.Header{Name: "a/f1", Typeflag: tar.TypeReg, Mode: 0o644}, "one\n"},
+		{tar.Header{Name: "a", Typeflag: tar.TypeSymlink, Linkname: "/b"}, ""},
+		{tar.Header{Name: "b/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
+		{tar.Header{Name: "a/f2", Typeflag: tar.TypeReg, Mode: 0o644}, "two\n"},
+		{tar.Header{Name: "c/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
+		{tar.Header{Name: "c/x", Typeflag: tar.TypeReg, Mode: 0o644}, "x\n"},
+		{tar.Header{Name: "c", Typeflag: tar.TypeReg, Mode: 0o600}, "file c\n"},
+		{tar.Header{Name: "c2/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
+		{tar.Header{Name: "c2/y", Typeflag: tar.TypeReg, Mode: 0o644}, "y\n"},
+	} {
+		e.hdr.Size = int64(len(e.body))
+		if err := tw.WriteHeader(&e.hdr); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(e.body))
+	}
+	tw.Close()
+	dir := t.TempDir()
+	if err := extractTar(t.Context(), &buf, dir, false); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := os.Readlink(filepath.Join(dir, "a")); err != nil || l != "/b" {
+		t.Errorf("a: %q, %v; want the symlink to /b", l, err)
+	}
+	for p, want := range map[string]string{"b/f2": "two\n", "c": "file c\n", "c2/y": "y\n"} {
+		if got, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(got) != want {
+			t.Errorf("%s = %q, %v; want %q", p, got, err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b", "f1")); err == nil {
+		t.Error("b/f1: the file of the replaced directory a/ reappeared")
+	}
+}
+
+// TestExtractFileOverDirectoryThenUnder: after a file replaced a directory
+// files went into, an entry under the old directory fails as in the
+// sequential extraction (the file is no directory) instead of landing in
+// the removed one.
+func TestExtractFileOverDirectoryThenUnder(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range []struct {
+		hdr  tar.Header
+		body string
+	}{
+		{tar.Header{Name: "c/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
+		{tar.Header{Name: "c/x", Typeflag: tar.TypeReg, Mode: 0o644}, "x\n"},
+		{tar.Header{Name: "c", Typeflag: tar.TypeReg, Mode: 0o600}, "file c\n"},
+		{tar.Header{Name: "c/z", Typeflag: tar.TypeReg, Mode: 0o644}, "z\n"},
+	} {
+		e.hdr.Size = int64(len(e.body))
+		if err := tw.WriteHeader(&e.hdr); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(e.body))
+	}
+	tw.Close()
+	dir := t.TempDir()
+	err := extractTar(t.Context(), &buf, dir, false)
+	if err == nil || !strings.Contains(err.Error(), `"c/z"`) {
+		t.Errorf("extract = %v, want an error for c/z", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "c")); err != nil || string(got) != "file c\n" {
+		t.Errorf("c = %q, %v", got, err)
 	}
 }

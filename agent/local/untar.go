@@ -127,6 +127,9 @@ func extractTarAt(ctx context.Context, r io.Reader, root *os.File, o extractOpts
 				return n, err
 			}
 		}
+		if hdr.Typeflag != tar.TypeDir {
+			w.forget()
+		}
 		if err := extractEntry(root, tr, hdr, name, o); err != nil {
 			return n, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
 		}
@@ -146,6 +149,10 @@ type fileWriters struct {
 	root  *os.File
 	o     extractOpts
 	names map[string]bool // names in flight since the last wait (reader only)
+	// parents holds the reader's handles of directories files went into
+	// (by their path.Split dir), so each is resolved once, not once per
+	// file; forget closes them once nothing is in flight.
+	parents map[string]*os.File
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -161,14 +168,14 @@ type fileWriters struct {
 
 type fileJob struct {
 	hdr    *tar.Header
-	parent *os.File // the entry's directory, closed by the worker
+	parent *os.File // the entry's directory (the reader's, in parents)
 	dir    string
 	base   string
 	data   []byte
 }
 
 func newFileWriters(root *os.File, o extractOpts) *fileWriters {
-	w := &fileWriters{root: root, o: o, names: map[string]bool{}, queues: map[string][]fileJob{}, busy: map[string]bool{}}
+	w := &fileWriters{root: root, o: o, names: map[string]bool{}, parents: map[string]*os.File{}, queues: map[string][]fileJob{}, busy: map[string]bool{}}
 	w.cond = sync.NewCond(&w.mu)
 	for range max(runtime.GOMAXPROCS(0), 1) {
 		w.workers.Add(1)
@@ -192,7 +199,6 @@ func (w *fileWriters) work() {
 		if !failed {
 			err = writeEntryAt(w.root, j.parent, j.base, bytes.NewReader(j.data), j.hdr, w.o)
 		}
-		j.parent.Close()
 		w.mu.Lock()
 		if err != nil && w.err == nil {
 			w.err = fmt.Errorf("tar entry %q: %w", j.hdr.Name, err)
@@ -234,20 +240,21 @@ func (w *fileWriters) next() (fileJob, bool) {
 // now; dispatched is false for an entry the caller must make itself, in
 // order.
 func (w *fileWriters) offer(tr io.Reader, hdr *tar.Header, name string) (dispatched bool, err error) {
-	if hdr.Typeflag != tar.TypeReg || hdr.Size > parallelFileMax || w.names[name] {
+	// a file in place of a directory handle held: made in order, after
+	// the handles are dropped
+	if hdr.Typeflag != tar.TypeReg || hdr.Size > parallelFileMax || w.names[name] || w.parents[name+"/"] != nil {
 		return false, nil
 	}
 	dir, base := path.Split(name)
 	if base == opaqueMarker || strings.HasPrefix(base, whiteoutPrefix) {
 		return false, nil
 	}
-	parent, err := pathrs.MkdirAllHandle(w.root, "/"+dir, 0o755)
+	parent, err := w.parent(dir)
 	if err != nil {
 		return false, err
 	}
 	data := make([]byte, hdr.Size)
 	if _, err := io.ReadFull(tr, data); err != nil {
-		parent.Close()
 		return false, fmt.Errorf("reading tar: %w: %w", err, errInvalid)
 	}
 	w.names[name] = true
@@ -264,6 +271,32 @@ func (w *fileWriters) offer(tr io.Reader, hdr *tar.Header, name string) (dispatc
 	w.cond.Broadcast()
 	w.mu.Unlock()
 	return true, nil
+}
+
+// parent returns the handle of the directory dir ("" for the root, else
+// ending in "/"), made with its parents if missing, resolved inside the
+// root once per extraction while nothing replaces a directory.
+func (w *fileWriters) parent(dir string) (*os.File, error) {
+	if h := w.parents[dir]; h != nil {
+		return h, nil
+	}
+	h, err := pathrs.MkdirAllHandle(w.root, "/"+dir, 0o755)
+	if err != nil {
+		return nil, err
+	}
+	w.parents[dir] = h
+	return h, nil
+}
+
+// forget closes the directory handles held: the reader calls it, with
+// nothing in flight, before it makes an entry that may replace a
+// directory (anything but a directory), so a handle never outlives the
+// directory its path named.
+func (w *fileWriters) forget() {
+	for d, h := range w.parents {
+		h.Close()
+		delete(w.parents, d)
+	}
 }
 
 // wait returns once every file handed over is written, with the first
@@ -291,6 +324,7 @@ func (w *fileWriters) stop() {
 	w.cond.Broadcast()
 	w.mu.Unlock()
 	w.workers.Wait()
+	w.forget()
 }
 
 // extractEntry makes one entry; name is its cleaned name (cleanEntry), not
