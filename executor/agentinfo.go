@@ -73,12 +73,35 @@ func compilePlan(ctx context.Context, a Agent, s Store, facts agentFacts, req *R
 			return d, nil
 		}
 	}
-	// A first compile names the base templates the build needs; their
-	// starting envs then go into the real compile.
-	plan, err := compile(file, opts)
-	if err != nil {
-		return nil, err
+	// A first compile, without the context (so it reads no file), names
+	// the base templates the build needs. Their starting envs are probed
+	// (a sandbox each, the first time) while an offline compile hashes
+	// what the COPYs select, and both go into the real compile, which then
+	// finds every digest made; it reports any problem either met.
+	shallow := opts
+	shallow.Context = nil
+	plan, diags := compiler.Compile(file, shallow)
+	var errs lang.Diagnostics
+	for _, d := range diags.Errors() {
+		if d.Code != compiler.CodeCopyNoContext || opts.Context == nil {
+			errs = append(errs, d)
+		}
 	}
+	if len(errs) > 0 {
+		return nil, errors.New(errorLines(errs))
+	}
+	warmed := make(chan struct{})
+	if opts.Context != nil {
+		go func() {
+			defer close(warmed)
+			offline := opts
+			offline.ResolveBase = nil
+			compiler.Compile(file, offline)
+		}()
+	} else {
+		close(warmed)
+	}
+	defer func() { <-warmed }() // on an early return too: the context is not ours to share
 	envs := map[string]map[string]string{}
 	for _, st := range plan.Stages {
 		if st.BaseStage >= 0 {
@@ -87,13 +110,13 @@ func compilePlan(ctx context.Context, a Agent, s Store, facts agentFacts, req *R
 		if _, ok := envs[st.Base]; ok {
 			continue
 		}
-		d := digests[st.Base]
-		env, err := baseEnv(ctx, a, s, facts, st.Base, d, req.Events)
+		env, err := baseEnv(ctx, a, s, facts, st.Base, digests[st.Base], req.Events)
 		if err != nil {
 			return nil, err
 		}
 		envs[st.Base] = env
 	}
+	<-warmed
 	opts.BaseEnvs = envs
 	return compile(file, opts)
 }
