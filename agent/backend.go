@@ -63,6 +63,15 @@ type Backend interface {
 	Close(ctx context.Context) error
 }
 
+// DeferredCommitter is a Backend that can answer a commit before the
+// layer's digest is known (CommitLayerRequest.defer_digest): the LayerInfo
+// it returns has no Digest and no SizeBytes, and Layer (and everything
+// else that reports the layer) waits for them. A Backend without it
+// answers such a request with CommitLayer.
+type DeferredCommitter interface {
+	CommitLayerDeferred(ctx context.Context, id string) (LayerInfo, error)
+}
+
 // SandboxSpec describes a sandbox to create.
 type SandboxSpec struct {
 	ID          string // "" lets the backend choose

@@ -49,7 +49,11 @@ func (s *layerServer) CommitLayer(ctx context.Context, req *connect.Request[agen
 	if err := checkID("sandbox_id", req.Msg.SandboxId); err != nil {
 		return nil, err
 	}
-	l, err := s.b.CommitLayer(ctx, req.Msg.SandboxId)
+	commit := s.b.CommitLayer
+	if d, ok := s.b.(DeferredCommitter); ok && req.Msg.DeferDigest {
+		commit = d.CommitLayerDeferred
+	}
+	l, err := commit(ctx, req.Msg.SandboxId)
 	if err != nil {
 		return nil, connectError(err)
 	}

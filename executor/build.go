@@ -104,6 +104,10 @@ type builder struct {
 	noStream atomic.Bool
 	// noExtract is set once the agent answered ExtractTar Unimplemented.
 	noExtract atomic.Bool
+	// recording counts keys recorded in the background (recordLater);
+	// recordErr (under mu) is what went wrong there.
+	recording sync.WaitGroup
+	recordErr error
 }
 
 func (b *builder) emit(e Event) {
@@ -204,6 +208,12 @@ func (b *builder) touch(keys []string) {
 // finish fills the counters and turns err into the result's status: a
 // cancelled build is cancelled, never failed.
 func (b *builder) finish(ctx context.Context, res *Result, err error) (*Result, error) {
+	b.recording.Wait()
+	if err == nil {
+		b.mu.Lock()
+		err = b.recordErr
+		b.mu.Unlock()
+	}
 	sort.SliceStable(b.logs, func(i, j int) bool { return b.logs[i].Step < b.logs[j].Step })
 	res.Logs, res.Ran, res.Cached = b.logs, b.ran, b.cached
 	res.Status = StatusSuccess

@@ -291,3 +291,26 @@ func TestFailureRecordsNothingAfter(t *testing.T) {
 		t.Fatalf("sandboxes left behind: %v", sbs)
 	}
 }
+
+// TestRecordsCarryTheLayerDigest: the executor asks for deferred digests
+// (the next step runs while the agent hashes a layer), yet when Build
+// returns every step's record is there with the layer's digest and size
+// as the agent reports them.
+func TestRecordsCarryTheLayerDigest(t *testing.T) {
+	p := newProject(t, "FROM minimal\nRUN head -c 8000000 /dev/urandom > /big\nRUN echo b > /b\nRUN rm /big\n", nil)
+	p.build()
+	keys := cache.LayerKeys(mustPlan(t, p))
+	recs, err := p.store.Lookup(context.Background(), keys)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("records for %d keys: %d, %v", len(keys), len(recs), err)
+	}
+	for _, r := range recs {
+		l, err := env.backend.Layer(context.Background(), r.Snapshot.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Digest == "" || r.Digest != l.Digest || r.SizeBytes != l.SizeBytes {
+			t.Errorf("record of %q: digest %q size %d; the agent has %q %d", r.Text, r.Digest, r.SizeBytes, l.Digest, l.SizeBytes)
+		}
+	}
+}

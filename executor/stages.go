@@ -139,16 +139,12 @@ func (b *builder) runStage(ctx context.Context, si int, target bool, res *Result
 			}
 		}
 		if s.MakesLayer && (b.commits(s) || lastLayer) {
-			p, err := b.commit(ctx, sb, s)
+			p, err := b.commit(ctx, sb, s, unlock) // unlocks once the key is recorded
 			if err != nil {
-				if unlock != nil {
-					unlock()
-				}
 				return err
 			}
 			out = p
-		}
-		if unlock != nil {
+		} else if unlock != nil {
 			unlock()
 		}
 	}
@@ -177,23 +173,38 @@ func (b *builder) madeMeanwhile(ctx context.Context, s *compiler.Step) (point, b
 
 // commit turns the sandbox's changes into a layer (or, on an agent without
 // LayerService, a snapshot the sandbox is recreated from) and records the
-// step's key only after the agent returned.
-func (b *builder) commit(ctx context.Context, sb *sandbox, s *compiler.Step) (point, error) {
+// step's key only after the agent returned, then calls unlock (when not
+// nil). The agent is asked to hash the layer after answering
+// (defer_digest): the key is then recorded, and unlock called, in the
+// background once GetLayer has the digest, while the next step runs;
+// finish waits for it.
+func (b *builder) commit(ctx context.Context, sb *sandbox, s *compiler.Step, unlock func()) (point, error) {
+	release := func() {
+		if unlock != nil {
+			unlock()
+		}
+	}
 	var snap cache.SnapshotRef
 	var dgst string
 	var size int64
 	if b.facts.layers {
-		resp, err := b.req.Agent.CommitLayer(ctx, connect.NewRequest(&lpb.CommitLayerRequest{SandboxId: sb.id}))
+		resp, err := b.req.Agent.CommitLayer(ctx, connect.NewRequest(&lpb.CommitLayerRequest{SandboxId: sb.id, DeferDigest: true}))
 		if err != nil {
+			release()
 			return point{}, fmt.Errorf("commit layer of step %d: %w", s.ID, err)
 		}
 		l := resp.Msg.Layer
 		snap = cache.SnapshotRef{Agent: b.facts.id, ID: l.Id, Kind: cache.KindLayer}
+		if l.Digest == "" {
+			b.recordLater(s, snap, release)
+			return pointOf(snap), nil
+		}
 		dgst, size = l.Digest, l.SizeBytes
 	} else {
 		name := "wrenn-layer-" + compiler.ShortKey(s.Key)
 		resp, err := b.req.Agent.CreateSnapshot(ctx, connect.NewRequest(&pb.CreateSnapshotRequest{SandboxId: sb.id, Name: name}))
 		if err != nil {
+			release()
 			return point{}, fmt.Errorf("snapshot step %d: %w", s.ID, err)
 		}
 		sb.id = "" // the snapshot ended the sandbox
@@ -201,15 +212,47 @@ func (b *builder) commit(ctx context.Context, sb *sandbox, s *compiler.Step) (po
 		snap = cache.SnapshotRef{Agent: b.facts.id, ID: name, Kind: cache.KindSnapshot}
 		id, err := b.createSandbox(ctx, point{template: name})
 		if err != nil {
+			release()
 			return point{}, err
 		}
 		sb.id = id
 	}
+	defer release()
 	if err := b.req.Store.Put(ctx, cache.NewRecord(b.plan, s, snap, dgst, size, b.name)); err != nil {
 		return point{}, fmt.Errorf("record step %d: %w", s.ID, err)
 	}
 	return pointOf(snap), nil
 }
+
+// recordLater records step s's key once the agent has its layer's digest
+// (GetLayer waits for it), in the background, then calls release. The
+// layer is whole already, so a build cancelled meanwhile still records it.
+func (b *builder) recordLater(s *compiler.Step, snap cache.SnapshotRef, release func()) {
+	b.recording.Add(1)
+	go func() {
+		defer b.recording.Done()
+		defer release()
+		ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
+		defer cancel()
+		err := func() error {
+			resp, err := b.req.Agent.GetLayer(ctx, connect.NewRequest(&lpb.GetLayerRequest{LayerId: snap.ID}))
+			if err != nil {
+				return err
+			}
+			l := resp.Msg.Layer
+			return b.req.Store.Put(ctx, cache.NewRecord(b.plan, s, snap, l.Digest, l.SizeBytes, b.name))
+		}()
+		if err != nil {
+			b.mu.Lock()
+			b.recordErr = errors.Join(b.recordErr, fmt.Errorf("record step %d: %w", s.ID, err))
+			b.mu.Unlock()
+		}
+	}()
+}
+
+// recordTimeout bounds a background record: the agent's digest of the
+// layer and one cache write.
+const recordTimeout = 10 * time.Minute
 
 // exec runs script with /bin/sh -c as the seed does.
 func (b *builder) exec(ctx context.Context, sandboxID, script string, timeout time.Duration) (*pb.ExecResponse, error) {
@@ -344,31 +387,62 @@ func extractTar(ctx context.Context, ta TarAgent, hdr *lpb.ExtractTarHeader, wri
 		}
 		return err
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(write(pw)) }()
-	defer pr.Close() // a failed send stops the writer
-	buf := make([]byte, tarChunk)
-	for {
-		n, rerr := io.ReadFull(pr, buf)
-		if n > 0 {
-			// Send has written the chunk out when it returns, so buf
-			// can be reused.
-			if err := st.Send(&lpb.ExtractTarRequest{Msg: &lpb.ExtractTarRequest_Chunk{Chunk: buf[:n]}}); err != nil {
-				if errors.Is(err, io.EOF) {
-					return closeErr()
-				}
-				return err
-			}
-		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
-		}
-		if rerr != nil {
-			_, _ = st.CloseAndReceive()
-			return rerr
-		}
+	cw := &chunkSender{st: st, buf: make([]byte, 0, tarChunk)}
+	err := write(cw)
+	if err == nil {
+		err = cw.flush()
+	}
+	switch {
+	case errors.Is(err, errAgentAnswered) || errors.Is(cw.err, errAgentAnswered):
+		return closeErr()
+	case err != nil:
+		_, _ = st.CloseAndReceive()
+		return err
 	}
 	return closeErr()
+}
+
+// errAgentAnswered: a Send found the stream closed, because the agent
+// answered (with an error) before the end.
+var errAgentAnswered = errors.New("the agent answered before the end of the stream")
+
+// chunkSender sends what is written to it as ExtractTar chunks of
+// tarChunk bytes, in the writer's goroutine: no pipe, no second copy.
+type chunkSender struct {
+	st  *connect.ClientStreamForClient[lpb.ExtractTarRequest, lpb.ExtractTarResponse]
+	buf []byte
+	err error
+}
+
+func (c *chunkSender) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		if c.err != nil {
+			return n, c.err
+		}
+		k := copy(c.buf[len(c.buf):cap(c.buf)], p)
+		c.buf = c.buf[:len(c.buf)+k]
+		n += k
+		p = p[k:]
+		if len(c.buf) == cap(c.buf) {
+			c.err = c.flush()
+		}
+	}
+	return n, c.err
+}
+
+// flush sends what is buffered. Send has written the chunk out when it
+// returns, so the buffer is reused.
+func (c *chunkSender) flush() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	err := c.st.Send(&lpb.ExtractTarRequest{Msg: &lpb.ExtractTarRequest_Chunk{Chunk: c.buf}})
+	c.buf = c.buf[:0]
+	if errors.Is(err, io.EOF) {
+		return errAgentAnswered
+	}
+	return err
 }
 
 // tarChunk is the size of the chunks ExtractTar sends.

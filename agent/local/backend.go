@@ -65,6 +65,8 @@ type Backend struct {
 
 	meta metaCache // decoded meta.json files (metacache.go)
 
+	digests digestJobs // digests of deferred commits (deferred.go)
+
 	// noVolatile: the kernel refused overlay's volatile option once
 	noVolatile atomic.Bool
 
@@ -223,6 +225,7 @@ func (b *Backend) Close(ctx context.Context) error {
 		}
 	}
 	b.removeCgroupParent()
+	b.digests.wg.Wait() // every meta.json whole before the last sync
 	b.sync.close()
 	if b.lock != nil {
 		_ = b.lock.Close()

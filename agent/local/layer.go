@@ -21,6 +21,12 @@ import (
 // processes end at a commit. The layer's files reach the disk in the
 // background (see unsyncedMarker).
 func (b *Backend) CommitLayer(ctx context.Context, id string) (agent.LayerInfo, error) {
+	return b.commitLayer(ctx, id, false)
+}
+
+// commitLayer is CommitLayer; deferred hashes the layer after answering
+// (deferred.go).
+func (b *Backend) commitLayer(ctx context.Context, id string, deferred bool) (agent.LayerInfo, error) {
 	sb, err := b.exclusive(id)
 	if err != nil {
 		return agent.LayerInfo{}, err
@@ -52,19 +58,33 @@ func (b *Backend) CommitLayer(ctx context.Context, id string) (agent.LayerInfo, 
 		os.RemoveAll(tmp)
 		return agent.LayerInfo{}, b.reattach(sb, err)
 	}
-	st, err := digestTree(filepath.Join(tmp, "diff"))
-	if err != nil {
-		return undo(err)
+	var job *digestJob
+	if deferred {
+		job = b.startDigest(m)
+	} else {
+		st, err := digestTree(filepath.Join(tmp, "diff"))
+		if err != nil {
+			return undo(err)
+		}
+		m.Digest, m.Size = st.Digest, st.Size
 	}
-	m.Digest, m.Size = st.Digest, st.Size
 	if err := b.writeLayerMeta(tmp, m); err != nil {
+		if job != nil {
+			b.dropDigest(m.ID, job)
+		}
 		return undo(err)
 	}
 	b.storeMu.Lock()
 	err = b.publish(tmp, b.layerDir(m.ID), m.Link, "diff")
 	b.storeMu.Unlock()
 	if err != nil {
+		if job != nil {
+			b.dropDigest(m.ID, job)
+		}
 		return undo(err)
+	}
+	if job != nil {
+		go b.runDigest(*m, job)
 	}
 	b.sync.add(b.layerDir(m.ID))
 	b.mu.Lock()
@@ -75,7 +95,17 @@ func (b *Backend) CommitLayer(ctx context.Context, id string) (agent.LayerInfo, 
 	if err := b.reattach(sb, nil); err != nil {
 		return agent.LayerInfo{}, err
 	}
-	return b.layerInfo(m, sb.chain), nil
+	info := b.layerInfo(m, sb.chain)
+	if job != nil {
+		select {
+		case <-job.done: // a small layer is hashed by now: no need to defer
+			if job.err == nil {
+				info.Digest, info.SizeBytes = job.st.Digest, job.st.Size
+			}
+		default:
+		}
+	}
+	return info, nil
 }
 
 // detach stops the container, if one runs, and unmounts the overlay, so
@@ -150,7 +180,7 @@ func (b *Backend) layerInfo(m *layerMeta, chain []lowerEntry) agent.LayerInfo {
 
 // Layer reports a layer's digest and size.
 func (b *Backend) Layer(ctx context.Context, layerID string) (agent.LayerInfo, error) {
-	m, err := b.readLayer(layerID)
+	m, err := b.readLayerDigested(layerID)
 	if err != nil {
 		return agent.LayerInfo{}, err
 	}
@@ -169,6 +199,9 @@ func (b *Backend) ListLayers(ctx context.Context) ([]agent.LayerInfo, error) {
 	}
 	out := make([]agent.LayerInfo, 0, len(all))
 	for _, m := range all {
+		if err := b.withDigest(m); err != nil {
+			continue // removed meanwhile
+		}
 		chain, err := b.chain(on{layer: m.ID})
 		if err != nil {
 			chain = nil
@@ -186,6 +219,11 @@ func (b *Backend) ListLayers(ctx context.Context) ([]agent.LayerInfo, error) {
 
 // DeleteLayer removes a layer nothing sits on.
 func (b *Backend) DeleteLayer(ctx context.Context, layerID string) error {
+	// a digest being computed is waited for (outside storeMu), so its job
+	// never writes into a removed layer
+	if _, err := b.readLayerDigested(layerID); err != nil {
+		return err
+	}
 	b.storeMu.Lock()
 	defer b.storeMu.Unlock()
 	m, err := b.readLayer(layerID)

@@ -125,7 +125,7 @@ func (b *Backend) storeOnChain(sb *sandbox, t *templateMeta) error {
 // entrySize is the stored size of one chain directory.
 func (b *Backend) entrySize(e lowerEntry) int64 {
 	if e.kind == "layer" {
-		if m, err := b.readLayer(e.id); err == nil {
+		if m, err := b.readLayerDigested(e.id); err == nil {
 			return m.Size
 		}
 		return 0

@@ -209,7 +209,7 @@ func (b *Backend) chainDigest(chain []lowerEntry) (string, error) {
 			d = t.Digest
 			continue
 		}
-		l, err := b.readLayer(e.id)
+		l, err := b.readLayerDigested(e.id)
 		if err != nil {
 			return "", err
 		}

@@ -350,8 +350,16 @@ func (x *InfoResponse) GetMemoryAvailableBytes() int64 {
 }
 
 type CommitLayerRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SandboxId     string                 `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3" json:"sandbox_id,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SandboxId string                 `protobuf:"bytes,1,opt,name=sandbox_id,json=sandboxId,proto3" json:"sandbox_id,omitempty"`
+	// defer_digest lets the agent answer as soon as the layer is in place
+	// and the sandbox runs on it, and hash the layer's content afterwards,
+	// while the caller goes on (a large layer takes tens of milliseconds
+	// per 50 MB). The response's layer then has an empty digest and a zero
+	// size; GetLayer (and every other call that reports the layer) waits
+	// for them. An agent that does not defer answers with both, as without
+	// the field.
+	DeferDigest   bool `protobuf:"varint,2,opt,name=defer_digest,json=deferDigest,proto3" json:"defer_digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -391,6 +399,13 @@ func (x *CommitLayerRequest) GetSandboxId() string {
 		return x.SandboxId
 	}
 	return ""
+}
+
+func (x *CommitLayerRequest) GetDeferDigest() bool {
+	if x != nil {
+		return x.DeferDigest
+	}
+	return false
 }
 
 type CommitLayerResponse struct {
@@ -1584,10 +1599,11 @@ const file_wrenn_agent_v1_layer_proto_rawDesc = "" +
 	"\x11running_sandboxes\x18\x05 \x01(\x05R\x10runningSandboxes\x12\x12\n" +
 	"\x04cpus\x18\x06 \x01(\x05R\x04cpus\x12,\n" +
 	"\x12memory_total_bytes\x18\a \x01(\x03R\x10memoryTotalBytes\x124\n" +
-	"\x16memory_available_bytes\x18\b \x01(\x03R\x14memoryAvailableBytes\"3\n" +
+	"\x16memory_available_bytes\x18\b \x01(\x03R\x14memoryAvailableBytes\"V\n" +
 	"\x12CommitLayerRequest\x12\x1d\n" +
 	"\n" +
-	"sandbox_id\x18\x01 \x01(\tR\tsandboxId\"B\n" +
+	"sandbox_id\x18\x01 \x01(\tR\tsandboxId\x12!\n" +
+	"\fdefer_digest\x18\x02 \x01(\bR\vdeferDigest\"B\n" +
 	"\x13CommitLayerResponse\x12+\n" +
 	"\x05layer\x18\x01 \x01(\v2\x15.wrenn.agent.v1.LayerR\x05layer\"\x91\x03\n" +
 	"\x1dCreateSandboxFromLayerRequest\x12\x19\n" +
