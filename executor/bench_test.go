@@ -15,13 +15,14 @@ import (
 	"wrenn.dev/wrenn/cache"
 	"wrenn.dev/wrenn/compiler"
 	"wrenn.dev/wrenn/executor"
+	"wrenn.dev/wrenn/internal/benchfs"
 	"wrenn.dev/wrenn/lang"
 )
 
 // The build benchmarks use the shape of bench/build/run.sh: a 20-step
 // Wrennfile (8 RUN, COPY of a 2,000-file 50 MB directory, RUN, COPY of a
 // small directory, 8 RUN, a last RUN) on a busybox base, with a real local
-// agent under b.TempDir served over a private socket, a real Badger cache
+// agent on a fresh ext4 (benchfs) served over a private socket, a real Badger cache
 // and the context hashed through the cache's stat cache. Each iteration is
 // what one `wrenn build` does after its process and agent have started:
 // open the cache, open the context, build, close the cache.
@@ -35,7 +36,7 @@ type buildBench struct {
 
 func newBuildBench(b *testing.B) *buildBench {
 	b.Helper()
-	dir := b.TempDir()
+	dir := benchfs.Dir(b)
 	be, err := local.New(local.Options{Root: filepath.Join(dir, "agent")})
 	if err != nil {
 		b.Fatal(err)
