@@ -31,6 +31,7 @@ func NewServer(b Backend, opts ...Option) http.Handler {
 	hostMax := o.maxWriteFileBytes + 1<<20
 	path, h := hostagentv1connect.NewHostAgentServiceHandler(&hostAgentServer{b: b, o: o},
 		connect.WithInterceptors(interceptors...),
+		connect.WithCompressMinBytes(compressMinBytes),
 		connect.WithReadMaxBytes(int(min(hostMax, int64(^uint32(0)>>1)))))
 	mux.Handle(path, h)
 	if o.layerService {
@@ -45,11 +46,18 @@ func NewServer(b Backend, opts ...Option) http.Handler {
 		}
 		path, h := agentv1connect.NewLayerServiceHandler(&layerServer{b: b, o: o, id: id},
 			connect.WithInterceptors(interceptors...),
+			connect.WithCompressMinBytes(compressMinBytes),
 			connect.WithReadMaxBytes(4*maxChunkBytes))
 		mux.Handle(path, h)
 	}
 	return mux
 }
+
+// compressMinBytes: a smaller response goes uncompressed even to a client
+// that accepts gzip. Every build step's answers (Exec, CommitLayer) are a
+// few hundred bytes, which gzip does not shrink and costs a compressor
+// reset for each.
+const compressMinBytes = 4 << 10
 
 func randomID() string {
 	var b [16]byte

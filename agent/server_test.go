@@ -706,3 +706,40 @@ func TestListSandboxes(t *testing.T) {
 		t.Fatalf("first sandbox = %v", sb)
 	}
 }
+
+// TestSmallResponsesUncompressed: a client that accepts gzip gets a build
+// step's small answers as they are (gzip would not shrink them and costs a
+// compressor per call) and large ones compressed.
+func TestSmallResponsesUncompressed(t *testing.T) {
+	srv := agenttest.Start(t, agenttest.NewFake(), agenttest.Config{Network: "tcp"})
+	create(t, srv.Client, "sb1")
+	big := strings.Repeat("a", 64<<10)
+	if _, err := srv.Client.WriteFile(ctx(t), req(&pb.WriteFileRequest{SandboxId: "sb1", Path: "/big", Content: []byte(big)})); err != nil {
+		t.Fatal(err)
+	}
+	post := func(method, body string) (encoding string, n int) {
+		t.Helper()
+		r, err := http.NewRequest("POST", srv.URL+"/hostagent.v1.HostAgentService/"+method, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Accept-Encoding", "gzip")
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", method, resp.StatusCode, data)
+		}
+		return resp.Header.Get("Content-Encoding"), len(data)
+	}
+	if enc, n := post("ListSandboxes", "{}"); enc != "" {
+		t.Errorf("ListSandboxes (%d bytes) came %s-encoded, want as is", n, enc)
+	}
+	if enc, n := post("ReadFile", `{"sandboxId":"sb1","path":"/big"}`); enc != "gzip" || n >= len(big) {
+		t.Errorf("ReadFile of 64 KiB came %q-encoded in %d bytes, want gzip and smaller", enc, n)
+	}
+}
