@@ -86,5 +86,11 @@
 // START commands and runs them again in every sandbox created from it.
 // DiskSizeMB is not enforced (overlay on a plain filesystem has no quota).
 //
+// A deferred commit (CommitLayerDeferred, deferred.go) answers after the
+// mount and hashes the layer's diff in the background; the published
+// layer's meta.json has no digest until then, and every report of the
+// layer waits for its job (or, after a crash, hashes the diff itself).
+// Close waits for the jobs.
+//
 // Imports: agent (the contract) and golang.org/x/sys, pathrs-lite.
 package local
