@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -27,8 +28,33 @@ func TestRestartLosesNothing(t *testing.T) {
 		ids = append(ids, ts.create(t, "r", "RUN echo", fmt.Sprintf("RUN echo %d", i)).Id)
 	}
 	waitStarted(t, r, ids[0])
-	ts.waitStatus(t, ids[0], StatusRunning)
+	for b := ts.waitStatus(t, ids[0], StatusRunning); b.SandboxId == ""; b = ts.get(t, ids[0]) {
+		time.Sleep(5 * time.Millisecond) // until the runner named its sandbox
+	}
 	ts.stop()
+
+	// Recovery alone: the build that was running is pending again, and
+	// no longer names the host and sandbox it ran on.
+	st, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := NewBadgerQueue(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Config{Store: st, Queue: q, Runner: newFakeRunner(), Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := st.Get(context.Background(), ids[0]); err != nil || b.Status != StatusPending || b.Host != "" || b.SandboxId != "" {
+		t.Errorf("after recovery: %v %v", b, err)
+	}
+	q.Close()
+	st.Close()
 
 	r2 := newFakeRunner()
 	ts2 := startServer(t, dir, nil, r2, Config{Workers: 2})

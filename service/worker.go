@@ -44,7 +44,7 @@ func (s *Service) Recover(ctx context.Context) error {
 	}
 	for _, id := range running {
 		if _, err := s.cfg.Store.Update(ctx, id, func(b *buildv1.Build) error {
-			b.Status = StatusPending
+			requeue(b) // its sandbox ended with the server
 			return nil
 		}); err != nil {
 			return err

@@ -83,7 +83,7 @@ func (b *Backend) rewriteLayerMeta(m *layerMeta) error {
 		return err
 	}
 	dir := b.layerDir(m.ID)
-	tmp := filepath.Join(dir, ".meta.json.tmp")
+	tmp := filepath.Join(dir, ".meta.json."+randomHex(4)) // two readers may rewrite at once
 	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
 		return err
 	}
