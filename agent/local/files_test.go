@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"wrenn.dev/wrenn/agent"
+	"wrenn.dev/wrenn/internal/tartest"
 )
 
 func TestWriteReadFile(t *testing.T) {
@@ -93,27 +94,15 @@ func TestExtractTar(t *testing.T) {
 	b := newTestBackend(t)
 	ctx := context.Background()
 	id := newSandbox(t, b, agent.SandboxSpec{})
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range []struct {
-		hdr  tar.Header
-		body string
-	}{
-		{tar.Header{Name: "data/", Typeflag: tar.TypeDir, Mode: 0o750}, ""},
-		{tar.Header{Name: "data/a.txt", Typeflag: tar.TypeReg, Mode: 0o640, Uid: 1000, Gid: 1000}, "alpha\n"},
-		{tar.Header{Name: "data/hard", Typeflag: tar.TypeLink, Linkname: "data/a.txt"}, ""},
+	tarball := tartest.Write(t, []tartest.Entry{
+		{Header: &tar.Header{Name: "data/", Typeflag: tar.TypeDir, Mode: 0o750}, Body: nil},
+		{Header: &tar.Header{Name: "data/a.txt", Typeflag: tar.TypeReg, Mode: 0o640, Uid: 1000, Gid: 1000}, Body: []byte("alpha\n")},
+		{Header: &tar.Header{Name: "data/hard", Typeflag: tar.TypeLink, Linkname: "data/a.txt"}, Body: nil},
 		// an absolute symlink, then an entry through it: it stays in dir
-		{tar.Header{Name: "up", Typeflag: tar.TypeSymlink, Linkname: "/"}, ""},
-		{tar.Header{Name: "up/escape", Typeflag: tar.TypeReg, Mode: 0o644}, "inside\n"},
-	} {
-		e.hdr.Size = int64(len(e.body))
-		if err := tw.WriteHeader(&e.hdr); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte(e.body))
-	}
-	tw.Close()
-	n, err := b.ExtractTar(ctx, id, agent.ExtractSpec{Dir: "/tmp/build-files"}, &buf)
+		{Header: &tar.Header{Name: "up", Typeflag: tar.TypeSymlink, Linkname: "/"}, Body: nil},
+		{Header: &tar.Header{Name: "up/escape", Typeflag: tar.TypeReg, Mode: 0o644}, Body: []byte("inside\n")},
+	})
+	n, err := b.ExtractTar(ctx, id, agent.ExtractSpec{Dir: "/tmp/build-files"}, bytes.NewReader(tarball))
 	if err != nil || n != 5 {
 		t.Fatalf("ExtractTar = %d, %v", n, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"wrenn.dev/wrenn/internal/tartest"
 )
 
 // tarNames lists the entry names of a tar stream.
@@ -34,32 +36,20 @@ func tarNames(t testing.TB, data []byte) map[string]bool {
 // path go where the sequential extraction puts them: through the symlink,
 // resolved inside the root.
 func TestExtractReplacesDirectoriesInOrder(t *testing.T) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range []struct {
-		hdr  tar.Header
-		body string
-	}{
-		{tar.Header{Name: "a/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
-		{tar.Header{Name: "a/f1", Typeflag: tar.TypeReg, Mode: 0o644}, "one\n"},
-		{tar.Header{Name: "a", Typeflag: tar.TypeSymlink, Linkname: "/b"}, ""},
-		{tar.Header{Name: "b/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
-		{tar.Header{Name: "a/f2", Typeflag: tar.TypeReg, Mode: 0o644}, "two\n"},
-		{tar.Header{Name: "c/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
-		{tar.Header{Name: "c/x", Typeflag: tar.TypeReg, Mode: 0o644}, "x\n"},
-		{tar.Header{Name: "c", Typeflag: tar.TypeReg, Mode: 0o600}, "file c\n"},
-		{tar.Header{Name: "c2/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
-		{tar.Header{Name: "c2/y", Typeflag: tar.TypeReg, Mode: 0o644}, "y\n"},
-	} {
-		e.hdr.Size = int64(len(e.body))
-		if err := tw.WriteHeader(&e.hdr); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte(e.body))
-	}
-	tw.Close()
+	data := tartest.Write(t, []tartest.Entry{
+		{Header: &tar.Header{Name: "a/", Typeflag: tar.TypeDir, Mode: 0o755}, Body: nil},
+		{Header: &tar.Header{Name: "a/f1", Typeflag: tar.TypeReg, Mode: 0o644}, Body: []byte("one\n")},
+		{Header: &tar.Header{Name: "a", Typeflag: tar.TypeSymlink, Linkname: "/b"}, Body: nil},
+		{Header: &tar.Header{Name: "b/", Typeflag: tar.TypeDir, Mode: 0o755}, Body: nil},
+		{Header: &tar.Header{Name: "a/f2", Typeflag: tar.TypeReg, Mode: 0o644}, Body: []byte("two\n")},
+		{Header: &tar.Header{Name: "c/", Typeflag: tar.TypeDir, Mode: 0o755}, Body: nil},
+		{Header: &tar.Header{Name: "c/x", Typeflag: tar.TypeReg, Mode: 0o644}, Body: []byte("x\n")},
+		{Header: &tar.Header{Name: "c", Typeflag: tar.TypeReg, Mode: 0o600}, Body: []byte("file c\n")},
+		{Header: &tar.Header{Name: "c2/", Typeflag: tar.TypeDir, Mode: 0o755}, Body: nil},
+		{Header: &tar.Header{Name: "c2/y", Typeflag: tar.TypeReg, Mode: 0o644}, Body: []byte("y\n")},
+	})
 	dir := t.TempDir()
-	if err := extractTar(t.Context(), &buf, dir, false); err != nil {
+	if err := extractTar(t.Context(), bytes.NewReader(data), dir, false); err != nil {
 		t.Fatal(err)
 	}
 	if l, err := os.Readlink(filepath.Join(dir, "a")); err != nil || l != "/b" {
@@ -80,26 +70,14 @@ func TestExtractReplacesDirectoriesInOrder(t *testing.T) {
 // sequential extraction (the file is no directory) instead of landing in
 // the removed one.
 func TestExtractFileOverDirectoryThenUnder(t *testing.T) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range []struct {
-		hdr  tar.Header
-		body string
-	}{
-		{tar.Header{Name: "c/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
-		{tar.Header{Name: "c/x", Typeflag: tar.TypeReg, Mode: 0o644}, "x\n"},
-		{tar.Header{Name: "c", Typeflag: tar.TypeReg, Mode: 0o600}, "file c\n"},
-		{tar.Header{Name: "c/z", Typeflag: tar.TypeReg, Mode: 0o644}, "z\n"},
-	} {
-		e.hdr.Size = int64(len(e.body))
-		if err := tw.WriteHeader(&e.hdr); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte(e.body))
-	}
-	tw.Close()
+	data := tartest.Write(t, []tartest.Entry{
+		{Header: &tar.Header{Name: "c/", Typeflag: tar.TypeDir, Mode: 0o755}, Body: nil},
+		{Header: &tar.Header{Name: "c/x", Typeflag: tar.TypeReg, Mode: 0o644}, Body: []byte("x\n")},
+		{Header: &tar.Header{Name: "c", Typeflag: tar.TypeReg, Mode: 0o600}, Body: []byte("file c\n")},
+		{Header: &tar.Header{Name: "c/z", Typeflag: tar.TypeReg, Mode: 0o644}, Body: []byte("z\n")},
+	})
 	dir := t.TempDir()
-	err := extractTar(t.Context(), &buf, dir, false)
+	err := extractTar(t.Context(), bytes.NewReader(data), dir, false)
 	if err == nil || !strings.Contains(err.Error(), `"c/z"`) {
 		t.Errorf("extract = %v, want an error for c/z", err)
 	}
