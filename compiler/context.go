@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -74,6 +75,11 @@ type ContextOptions struct {
 	// (1,000,000 entries, 4 GiB).
 	MaxEntries int
 	MaxBytes   int64
+	// Exclude names directories (absolute, cleaned) a directory context
+	// leaves out with everything below them: wrenn's own state (the
+	// agent's root, the cache) when it lies inside the context. They
+	// change while the build runs and are never the project's files.
+	Exclude []string
 }
 
 // Default archive limits.
@@ -156,11 +162,24 @@ func openDir(root string, opts ContextOptions) (*Context, error) {
 			return nil, err
 		}
 	}
+	exclude := map[string]bool{}
+	for _, x := range opts.Exclude {
+		exclude[filepath.Clean(x)] = true
+	}
 	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			if p != abs && errors.Is(err, fs.ErrNotExist) {
+				return nil // removed while the walk ran: not in the context
+			}
 			return fmt.Errorf("read build context: %w", err)
 		}
 		if p == abs {
+			return nil
+		}
+		if exclude[p] {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
 			return nil
 		}
 		rel, err := filepath.Rel(abs, p)
@@ -181,6 +200,9 @@ func openDir(root string, opts ContextOptions) (*Context, error) {
 			}
 		}
 		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed between the directory read and the lstat
+		}
 		if err != nil {
 			return fmt.Errorf("read build context: %w", err)
 		}
@@ -192,7 +214,9 @@ func openDir(root string, opts ContextOptions) (*Context, error) {
 			e.Type = TypeDir
 		case info.Mode()&fs.ModeSymlink != 0:
 			e.Type = TypeSymlink
-			if e.Link, err = os.Readlink(p); err != nil {
+			if e.Link, err = os.Readlink(p); errors.Is(err, fs.ErrNotExist) {
+				return nil
+			} else if err != nil {
 				return fmt.Errorf("read build context: %w", err)
 			}
 		default:

@@ -456,3 +456,50 @@ func TestWriteTarShipsOnlySelection(t *testing.T) {
 		t.Errorf("tar = %v, want %v", got, want)
 	}
 }
+
+// TestDirContextExcludeAndChurn: Exclude leaves wrenn's own directories
+// out of a context that contains them, and files that disappear while the
+// context is walked (another process's churn) are not in it, instead of
+// failing the walk.
+func TestDirContextExcludeAndChurn(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"app/main.txt": "x", "state/layers/l1/f": "y", "state2": "z", "churn/": ""})
+	c, err := OpenContext(dir, ContextOptions{Exclude: []string{filepath.Join(dir, "state"), filepath.Join(dir, "state2")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"state", "state/layers/l1/f", "state2"} {
+		if _, ok := c.Lookup(p); ok {
+			t.Errorf("%s is in the context", p)
+		}
+	}
+	if _, ok := c.Lookup("app/main.txt"); !ok {
+		t.Error("app/main.txt is not in the context")
+	}
+
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p := filepath.Join(dir, "churn", "f"+strings.Repeat("x", i%7))
+			_ = os.WriteFile(p, nil, 0o644)
+			_ = os.Symlink("main.txt", p+".l")
+			_ = os.Remove(p)
+			_ = os.Remove(p + ".l")
+		}
+	}()
+	for i := 0; i < 300; i++ {
+		if _, err := OpenContext(dir, ContextOptions{}); err != nil {
+			t.Errorf("walk %d during churn: %v", i, err)
+			break
+		}
+	}
+	close(stop)
+	<-done
+}

@@ -135,11 +135,13 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 	}
 	url, token := f.agent, f.token
 	agentURL := func() (string, error) { return url, nil }
+	embeddedRoot := ""
 	if url == "" {
 		root := f.root
 		if root == "" {
 			root = defaultRoot()
 		}
+		embeddedRoot = root
 		done := make(chan started, 1)
 		go func() {
 			u, stop, err := startEmbeddedAgent(context.WithoutCancel(ctx), root, f.runtime)
@@ -172,7 +174,10 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 	// transaction, at the end (deferred after store.Close: runs before it).
 	sc := cache.NewStatCache(ctx, store)
 	defer func() { _ = sc.Flush() }()
-	bctx, err := openBuildContext(f, sc)
+	// wrenn's own directories are never part of the context, even when
+	// they lie inside it (--root ./.wrenn): the agent writes there while
+	// the context is walked.
+	bctx, err := openBuildContext(f, sc, embeddedRoot, cacheDir)
 	if err != nil {
 		return exitCode(ExitFailure, err)
 	}
@@ -240,7 +245,7 @@ func runBuild(cmd *cobra.Command, f *buildFlags) error {
 
 // openBuildContext opens --context (a directory or an archive), by default
 // the Wrennfile's directory.
-func openBuildContext(f *buildFlags, sc *cache.StatCache) (*compiler.Context, error) {
+func openBuildContext(f *buildFlags, sc *cache.StatCache, exclude ...string) (*compiler.Context, error) {
 	p := f.contextDir
 	if p == "" {
 		p = filepath.Dir(f.file)
@@ -250,7 +255,13 @@ func openBuildContext(f *buildFlags, sc *cache.StatCache) (*compiler.Context, er
 		return nil, fmt.Errorf("build context: %w", err)
 	}
 	if fi.IsDir() {
-		return compiler.OpenContext(p, compiler.ContextOptions{StatCache: sc.Under(p)})
+		var abs []string
+		for _, x := range exclude {
+			if a, err := filepath.Abs(x); x != "" && err == nil {
+				abs = append(abs, a)
+			}
+		}
+		return compiler.OpenContext(p, compiler.ContextOptions{StatCache: sc.Under(p), Exclude: abs})
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {

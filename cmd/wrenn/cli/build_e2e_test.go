@@ -25,6 +25,24 @@ func bootstrapBusybox(t *testing.T) (dir, root, cacheDir string) {
 	return dir, root, cacheDir
 }
 
+// TestOwnDirectoriesLeftOutOfTheContext: with the agent's root and the
+// cache inside the build context (here the Wrennfile's directory), neither
+// is part of it: a COPY of them finds nothing.
+func TestOwnDirectoriesLeftOutOfTheContext(t *testing.T) {
+	dir, root, cacheDir := bootstrapBusybox(t)
+	for _, src := range []string{"root/", "cache/", "root/templates/"} {
+		wf := filepath.Join(dir, "Wrennfile")
+		if err := os.WriteFile(wf, []byte("FROM minimal\nCOPY "+src+" /x/\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		code := Run([]string{"build", "-f", wf, "--root", root, "--cache-dir", cacheDir, "--skip-pre-post", "--dry-run"}, nil, &out, &errb)
+		if code == 0 || !strings.Contains(errb.String(), "not found in the build context") {
+			t.Errorf("COPY %s: exit %d, %q; want it not found in the context", src, code, errb.String())
+		}
+	}
+}
+
 // TestBuildEndToEnd drives `wrenn build` with the embedded local agent on a
 // busybox base: a first build runs every step, a second runs none, a
 // change to the last RUN runs only it, and --dry-run reports the same;
