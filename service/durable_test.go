@@ -151,7 +151,9 @@ func gzipOf(t *testing.T, b []byte) []byte {
 }
 
 func TestArchivesValidatedAtCreate(t *testing.T) {
-	ts := startServer(t, t.TempDir(), nil, newFakeRunner(), Config{MaxArchiveBytes: 64 << 10, ArchiveMaxEntries: 10, ArchiveMaxBytes: 1 << 20})
+	r := newFakeRunner()
+	r.gate = make(chan struct{}) // the archive goes when the build ends: not before it is looked at
+	ts := startServer(t, t.TempDir(), nil, r, Config{MaxArchiveBytes: 64 << 10, ArchiveMaxEntries: 10, ArchiveMaxBytes: 1 << 20})
 	many := map[string]string{}
 	for i := 0; i < 20; i++ {
 		many[fmt.Sprintf("f%d", i)] = "x"
@@ -182,7 +184,8 @@ func TestArchivesValidatedAtCreate(t *testing.T) {
 	}
 	got, err := ts.store.Archive(context.Background(), resp.Msg.Build.Id)
 	if err != nil || len(got) == 0 || !resp.Msg.Build.HasArchive {
-		t.Fatalf("archive not stored: %v", err)
+		t.Fatalf("archive not stored: %d bytes, has_archive %v, %v", len(got), resp.Msg.Build.HasArchive, err)
 	}
+	close(r.gate)
 	ts.waitStatus(t, resp.Msg.Build.Id, StatusSuccess)
 }
