@@ -97,7 +97,10 @@ type Context struct {
 	Format  string
 	entries map[string]*Entry
 	paths   []string // sorted
-	opts    ContextOptions
+	// excluded are the ContextOptions.Exclude directories found inside
+	// the context, relative, for a clearer error when a COPY names one.
+	excluded []string
+	opts     ContextOptions
 }
 
 // OpenContext opens a build context: a directory, or an archive file
@@ -176,17 +179,18 @@ func openDir(root string, opts ContextOptions) (*Context, error) {
 		if p == abs {
 			return nil
 		}
-		if exclude[p] {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
 		rel, err := filepath.Rel(abs, p)
 		if err != nil {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
+		if exclude[p] {
+			c.excluded = append(c.excluded, rel)
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		if ign != nil {
 			skip, err := ign.MatchesOrParentMatches(rel)
 			if err != nil {
@@ -263,6 +267,16 @@ func (c *Context) finish() {
 
 // Len is the number of entries (the root included).
 func (c *Context) Len() int { return len(c.entries) }
+
+// excludedAt returns the excluded directory src is, or lies below, or "".
+func (c *Context) excludedAt(src string) string {
+	for _, x := range c.excluded {
+		if src == x || strings.HasPrefix(src, x+"/") {
+			return x
+		}
+	}
+	return ""
+}
 
 // Lookup returns the entry at a cleaned relative path.
 func (c *Context) Lookup(p string) (*Entry, bool) {

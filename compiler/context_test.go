@@ -476,6 +476,16 @@ func TestDirContextExcludeAndChurn(t *testing.T) {
 	if _, ok := c.Lookup("app/main.txt"); !ok {
 		t.Error("app/main.txt is not in the context")
 	}
+	// a COPY of one says why it is not there
+	for _, src := range []string{"state", "state/layers/", "state2"} {
+		_, err := c.Select([]string{src})
+		if err == nil || !strings.Contains(err.Error(), "is wrenn's own directory") {
+			t.Errorf("Select(%q) = %v, want it named as wrenn's own", src, err)
+		}
+	}
+	if _, err := c.Select([]string{"stateX"}); err == nil || strings.Contains(err.Error(), "wrenn's own") {
+		t.Errorf("Select(stateX) = %v, want a plain not found", err)
+	}
 
 	stop := make(chan struct{})
 	done := make(chan struct{})

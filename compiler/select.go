@@ -105,6 +105,9 @@ func (c *Context) Select(sources []string) (*Selection, error) {
 			}
 		}
 		if len(m.Roots) == 0 {
+			if x := c.excludedAt(src); x != "" {
+				return nil, &SourceError{Source: raw, Missing: true, Reason: fmt.Sprintf("copy source %q not found in the build context: %s is wrenn's own directory (the agent's root or the cache), never part of it", raw, x)}
+			}
 			return nil, &SourceError{Source: raw, Missing: true, Reason: fmt.Sprintf("copy source %q not found in the build context", raw)}
 		}
 		for _, r := range m.Roots {
