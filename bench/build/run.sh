@@ -20,19 +20,23 @@ set -eu
 rt=${1:-${WRENN_RUNTIME:-runc}}
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
-if [ "${BENCH_FS:-fresh}" = fresh ]; then
+fs=${BENCH_FS:-fresh}
+trap 'rm -rf "$work"' EXIT
+if [ "$fs" = fresh ]; then
 	truncate -s 4G "$work.img"
-	mkfs.ext4 -q "$work.img"
-	mount -o loop "$work.img" "$work"
-	trap 'umount "$work"; rm -rf "$work" "$work.img"' EXIT
-else
-	trap 'rm -rf "$work"' EXIT
+	if mkfs.ext4 -q "$work.img" && mount -o loop "$work.img" "$work"; then
+		trap 'umount "$work"; rm -rf "$work" "$work.img"' EXIT
+	else
+		echo "no fresh filesystem (mkfs.ext4 or a loop device missing): running on the current one" >&2
+		rm -f "$work.img"
+		fs=here
+	fi
 fi
 go build -o "$work/wrenn" ./cmd/wrenn
 w="$work/wrenn"
 root="$work/root" cache="$work/cache" ctx="$work/ctx"
 "$w" base bootstrap --root "$root" --runtime "$rt" minimal --from busybox >/dev/null
-echo "runtime: $rt ($("$rt" --version | head -1)); filesystem: ${BENCH_FS:-fresh}; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "runtime: $rt ($("$rt" --version | head -1)); filesystem: $fs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 mkdir -p "$ctx/data" "$ctx/src"
 i=0
