@@ -26,8 +26,11 @@ type AgentLayers interface {
 	// GetTemplate finds a template (a base, or a snapshot a record of
 	// KindSnapshot points at) by id, or by name when id is "".
 	GetTemplate(ctx context.Context, id, name string) (TemplateInfo, error)
-	// DeleteSnapshot deletes the template a KindSnapshot record points at.
-	DeleteSnapshot(ctx context.Context, id string) error
+	// DeleteSnapshot deletes the template a KindSnapshot record points at:
+	// the record's SnapshotRef.ID is the template's name (the executor
+	// records the build's template name, or wrenn-layer-<key> for a step
+	// snapshot on an agent without layers).
+	DeleteSnapshot(ctx context.Context, name string) error
 }
 
 // TemplateInfo is what the agent reports about a template.

@@ -76,7 +76,7 @@ func Verify(ctx context.Context, s Store, agent AgentLayers, repair bool) (*Veri
 		var info LayerInfo
 		var ok bool
 		if r.Snapshot.Kind == KindSnapshot {
-			t, err := agent.GetTemplate(ctx, r.Snapshot.ID, "")
+			t, err := agent.GetTemplate(ctx, "", r.Snapshot.ID) // the template's name
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return nil, fmt.Errorf("agent: snapshot %s: %w", r.Snapshot.ID, err)
 			}

@@ -62,7 +62,7 @@ func (a *FakeAgent) add(parent, template string, content []byte) cache.LayerInfo
 func (a *FakeAgent) AddSnapshot(id string, size int64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.snapshots[id] = cache.TemplateInfo{ID: id, SizeBytes: size}
+	a.snapshots[id] = cache.TemplateInfo{ID: id, Name: id, SizeBytes: size}
 }
 
 // Has reports whether the layer exists.
@@ -190,13 +190,15 @@ func (a *FakeAgent) GetTemplate(_ context.Context, id, name string) (cache.Templ
 	return cache.TemplateInfo{}, fmt.Errorf("template %s%s: %w", id, name, cache.ErrNotFound)
 }
 
-func (a *FakeAgent) DeleteSnapshot(_ context.Context, id string) error {
+func (a *FakeAgent) DeleteSnapshot(_ context.Context, name string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, ok := a.snapshots[id]; !ok {
-		return fmt.Errorf("snapshot %s: %w", id, cache.ErrNotFound)
+	for id, t := range a.snapshots {
+		if t.Name == name {
+			delete(a.snapshots, id)
+			a.Deleted = append(a.Deleted, id)
+			return nil
+		}
 	}
-	delete(a.snapshots, id)
-	a.Deleted = append(a.Deleted, id)
-	return nil
+	return fmt.Errorf("snapshot %s: %w", name, cache.ErrNotFound)
 }

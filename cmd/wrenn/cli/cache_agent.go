@@ -118,9 +118,9 @@ func (a cacheAgent) GetTemplate(ctx context.Context, id, name string) (cache.Tem
 	return cache.TemplateInfo{ID: t.GetId(), Name: t.GetName(), Digest: t.GetDigest(), SizeBytes: t.GetSizeBytes()}, nil
 }
 
-func (a cacheAgent) DeleteSnapshot(ctx context.Context, id string) error {
-	_, err := a.c.DeleteSnapshot(ctx, connect.NewRequest(&hostagentv1.DeleteSnapshotRequest{TemplateId: id}))
-	return agentErr("deleting snapshot "+id, err)
+func (a cacheAgent) DeleteSnapshot(ctx context.Context, name string) error {
+	_, err := a.c.DeleteSnapshot(ctx, connect.NewRequest(&hostagentv1.DeleteSnapshotRequest{Name: name}))
+	return agentErr("deleting snapshot "+name, err)
 }
 
 func (a cacheAgent) ExportLayer(ctx context.Context, id string, w io.Writer) error {

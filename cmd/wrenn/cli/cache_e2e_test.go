@@ -161,3 +161,39 @@ func TestCacheEndToEndLocalAgent(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheAfterRealBuild: after real builds (a base result and a
+// snapshot result, whose records name their template), `cache verify`
+// finds nothing wrong, and pruning the result records deletes those
+// templates on the agent.
+func TestCacheAfterRealBuild(t *testing.T) {
+	dir, root, cacheDir := bootstrapBusybox(t)
+	run := func(want int, args ...string) (string, string) {
+		t.Helper()
+		out, errOut, code := runWrenn(t, args...)
+		if code != want {
+			t.Fatalf("wrenn %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out, errOut)
+		}
+		return out, errOut
+	}
+	for name, src := range map[string]string{
+		"flat": "FROM minimal\nRUN echo a > /a\n",
+		"snap": "FROM minimal\nRUN echo b > /b\nSTART sleep 1000\nHEALTHCHECK CMD true\n",
+	} {
+		wf := filepath.Join(dir, name+".Wrennfile")
+		if err := os.WriteFile(wf, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run(0, "build", "-f", wf, "--root", root, "--cache-dir", cacheDir, "--skip-pre-post", "-t", name, "--progress", "plain")
+	}
+	if out, _ := run(0, "base", "ls", "--root", root); !strings.Contains(out, "flat") || !strings.Contains(out, "snap") {
+		t.Fatalf("templates after the builds:\n%s", out)
+	}
+	if _, errOut := run(0, "cache", "verify", "--root", root, "--cache-dir", cacheDir); !strings.Contains(errOut, "no problems") {
+		t.Errorf("verify after real builds: %s", errOut)
+	}
+	run(0, "cache", "prune", "--all", "--filter", "kind=snapshot", "--root", root, "--cache-dir", cacheDir)
+	if out, _ := run(0, "base", "ls", "--root", root); strings.Contains(out, "flat") || strings.Contains(out, "snap") {
+		t.Errorf("templates after pruning their records:\n%s", out)
+	}
+}
