@@ -12,7 +12,7 @@ import (
 
 // runtimeUsage is the --runtime flag's help, shared by every command that
 // starts a local agent.
-const runtimeUsage = "OCI `RUNTIME` that runs the local agent's containers: runc (the default, env WRENN_RUNTIME) or crun, by name on PATH or as a path; crun is faster: a build step's container in ~8 ms against runc's ~22 ms"
+const runtimeUsage = "OCI `RUNTIME` that runs the local agent's containers: runc (the default, env WRENN_RUNTIME) or crun, by name on PATH or as a path; crun is faster: a build step's container in ~7 ms against runc's ~15 ms (docs/benchmarks.md)"
 
 // defaultRuntime is $WRENN_RUNTIME, or runc.
 func defaultRuntime() string {
