@@ -85,3 +85,31 @@ func TestExtractFileOverDirectoryThenUnder(t *testing.T) {
 		t.Errorf("c = %q, %v", got, err)
 	}
 }
+
+// TestExtractDirectoryOverSymlink: a directory entry that replaces a
+// symlink files already went through gets the later files, as in a
+// sequential extraction; the earlier ones stay where the symlink led.
+func TestExtractDirectoryOverSymlink(t *testing.T) {
+	data := tartest.Write(t, []tartest.Entry{
+		{Header: &tar.Header{Name: "b/", Typeflag: tar.TypeDir, Mode: 0o755}, Body: nil},
+		{Header: &tar.Header{Name: "a", Typeflag: tar.TypeSymlink, Linkname: "b"}, Body: nil},
+		{Header: &tar.Header{Name: "a/f", Typeflag: tar.TypeReg, Mode: 0o644}, Body: []byte("f\n")},
+		{Header: &tar.Header{Name: "a/", Typeflag: tar.TypeDir, Mode: 0o755}, Body: nil},
+		{Header: &tar.Header{Name: "a/g", Typeflag: tar.TypeReg, Mode: 0o644}, Body: []byte("g\n")},
+	})
+	dir := t.TempDir()
+	if err := extractTar(t.Context(), bytes.NewReader(data), dir, false); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{"b/f": "f\n", "a/g": "g\n"} {
+		if got, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(got) != want {
+			t.Errorf("%s = %q, %v; want %q", p, got, err, want)
+		}
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "a")); err != nil || !fi.IsDir() {
+		t.Errorf("a is not a directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b", "g")); err == nil {
+		t.Error("b/g: a file after the directory entry went through the old symlink")
+	}
+}

@@ -121,16 +121,17 @@ func extractTarAt(ctx context.Context, r io.Reader, root *os.File, o extractOpts
 			}
 			continue
 		}
-		// a directory whose name no file in flight has can be made now
-		if hdr.Typeflag != tar.TypeDir || w.names[name] {
+		// A directory whose name no file in flight has, made where a
+		// directory (or nothing) is, can be made now. Anything else may
+		// replace a directory, or a symlink that held handles lead
+		// through: it waits for the files in flight and drops the handles.
+		if hdr.Typeflag != tar.TypeDir || w.names[name] || w.replacesNonDir(name) {
 			if err := w.wait(); err != nil {
 				return n, err
 			}
-		}
-		if hdr.Typeflag != tar.TypeDir {
 			w.forget()
 		}
-		if err := extractEntry(root, tr, hdr, name, o); err != nil {
+		if err := w.extractEntry(tr, hdr, name); err != nil {
 			return n, fmt.Errorf("tar entry %q: %w", hdr.Name, err)
 		}
 	}
@@ -149,9 +150,9 @@ type fileWriters struct {
 	root  *os.File
 	o     extractOpts
 	names map[string]bool // names in flight since the last wait (reader only)
-	// parents holds the reader's handles of directories files went into
+	// parents holds the reader's handles of directories entries went into
 	// (by their path.Split dir), so each is resolved once, not once per
-	// file; forget closes them once nothing is in flight.
+	// entry; forget closes them once nothing is in flight.
 	parents map[string]*os.File
 
 	mu       sync.Mutex
@@ -288,10 +289,25 @@ func (w *fileWriters) parent(dir string) (*os.File, error) {
 	return h, nil
 }
 
+// replacesNonDir reports whether a directory entry named name would
+// replace something that is not a directory (a symlink, say); true when
+// that cannot be told, so the caller takes the careful way.
+func (w *fileWriters) replacesNonDir(name string) bool {
+	dir, base := path.Split(name)
+	parent, err := w.parent(dir)
+	if err != nil {
+		return true
+	}
+	var st unix.Stat_t
+	err = unix.Fstatat(int(parent.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW)
+	return err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR || err != nil && err != unix.ENOENT
+}
+
 // forget closes the directory handles held: the reader calls it, with
 // nothing in flight, before it makes an entry that may replace a
-// directory (anything but a directory), so a handle never outlives the
-// directory its path named.
+// directory or a symlink (anything but a directory made where a
+// directory or nothing is), so a handle never outlives what its path
+// named.
 func (w *fileWriters) forget() {
 	for d, h := range w.parents {
 		h.Close()
@@ -327,36 +343,32 @@ func (w *fileWriters) stop() {
 	w.forget()
 }
 
-// extractEntry makes one entry; name is its cleaned name (cleanEntry), not
-// the root.
-func extractEntry(root *os.File, tr io.Reader, hdr *tar.Header, name string, o extractOpts) error {
+// extractEntry makes one entry in order; name is its cleaned name
+// (cleanEntry), not the root. Its directory comes from the handles held
+// (parent), as a dispatched file's does.
+func (w *fileWriters) extractEntry(tr io.Reader, hdr *tar.Header, name string) error {
 	dir, base := path.Split(name)
-	if base == opaqueMarker || strings.HasPrefix(base, whiteoutPrefix) {
-		if !o.asLayer {
-			return nil
-		}
-		parent, err := pathrs.MkdirAllHandle(root, "/"+dir, 0o755)
-		if err != nil {
-			return err
-		}
-		defer parent.Close()
-		pfd := int(parent.Fd())
-		if base == opaqueMarker {
-			return unix.Setxattr(fmt.Sprintf("/proc/self/fd/%d", pfd), opaqueXattr, []byte("y"), 0)
-		}
-		target := strings.TrimPrefix(base, whiteoutPrefix)
-		if target == "" || target == "." || target == ".." {
-			return errEntryEscapes
-		}
-		_ = removeAt(pfd, target)
-		return unix.Mknodat(pfd, target, unix.S_IFCHR, 0)
+	whiteout := base == opaqueMarker || strings.HasPrefix(base, whiteoutPrefix)
+	if whiteout && !w.o.asLayer {
+		return nil
 	}
-	parent, err := pathrs.MkdirAllHandle(root, "/"+dir, 0o755)
+	parent, err := w.parent(dir)
 	if err != nil {
 		return err
 	}
-	defer parent.Close()
-	return writeEntryAt(root, parent, base, tr, hdr, o)
+	if !whiteout {
+		return writeEntryAt(w.root, parent, base, tr, hdr, w.o)
+	}
+	pfd := int(parent.Fd())
+	if base == opaqueMarker {
+		return unix.Setxattr(fmt.Sprintf("/proc/self/fd/%d", pfd), opaqueXattr, []byte("y"), 0)
+	}
+	target := strings.TrimPrefix(base, whiteoutPrefix)
+	if target == "" || target == "." || target == ".." {
+		return errEntryEscapes
+	}
+	_ = removeAt(pfd, target)
+	return unix.Mknodat(pfd, target, unix.S_IFCHR, 0)
 }
 
 // writeEntryAt makes the entry base in the directory parent, replacing
