@@ -2,8 +2,6 @@ package local
 
 import (
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -52,46 +50,27 @@ func (b *Backend) startDigest(m *layerMeta) *digestJob {
 // runDigest hashes the published layer m, writes its meta.json again with
 // the digest and size, and ends job j.
 func (b *Backend) runDigest(m layerMeta, j *digestJob) {
-	defer b.digests.wg.Done()
 	st, err := digestTree(filepath.Join(b.layerDir(m.ID), "diff"))
 	if err == nil {
 		m.Digest, m.Size = st.Digest, st.Size
-		err = b.rewriteLayerMeta(&m)
+		err = writeJSON(filepath.Join(b.layerDir(m.ID), "meta.json"), &m)
 	}
-	j.st, j.err = st, err
-	b.digests.mu.Lock()
-	delete(b.digests.m, m.ID)
-	b.digests.mu.Unlock()
-	close(j.done)
+	b.endDigest(m.ID, j, st, err)
 }
 
 // dropDigest ends job j of a layer that was not published after all.
 func (b *Backend) dropDigest(id string, j *digestJob) {
+	b.endDigest(id, j, treeStats{}, errNotFound)
+}
+
+// endDigest ends job j of layer id with its outcome.
+func (b *Backend) endDigest(id string, j *digestJob, st treeStats, err error) {
+	j.st, j.err = st, err
 	b.digests.mu.Lock()
 	delete(b.digests.m, id)
 	b.digests.mu.Unlock()
-	j.err = errNotFound
 	close(j.done)
 	b.digests.wg.Done()
-}
-
-// rewriteLayerMeta replaces a published layer's meta.json by rename, so a
-// reader sees the old file or the new one, never a part.
-func (b *Backend) rewriteLayerMeta(m *layerMeta) error {
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	dir := b.layerDir(m.ID)
-	tmp := filepath.Join(dir, ".meta.json."+randomHex(4)) // two readers may rewrite at once
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, "meta.json")); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 // withDigest fills m's digest and size when a deferred commit left them
@@ -122,7 +101,7 @@ func (b *Backend) withDigest(m *layerMeta) error {
 		return err
 	}
 	m.Digest, m.Size = st.Digest, st.Size
-	return b.rewriteLayerMeta(m)
+	return writeJSON(filepath.Join(b.layerDir(m.ID), "meta.json"), m)
 }
 
 // readLayerDigested is readLayer with the digest and size filled in.

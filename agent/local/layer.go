@@ -53,12 +53,15 @@ func (b *Backend) commitLayer(ctx context.Context, id string, deferred bool) (ag
 		os.RemoveAll(tmp)
 		return agent.LayerInfo{}, b.reattach(sb, err)
 	}
+	var job *digestJob // a deferred commit's, registered before publishing
 	undo := func(err error) (agent.LayerInfo, error) {
+		if job != nil {
+			b.dropDigest(m.ID, job)
+		}
 		_ = os.Rename(filepath.Join(tmp, "diff"), sb.upper())
 		os.RemoveAll(tmp)
 		return agent.LayerInfo{}, b.reattach(sb, err)
 	}
-	var job *digestJob
 	if deferred {
 		job = b.startDigest(m)
 	} else {
@@ -69,18 +72,12 @@ func (b *Backend) commitLayer(ctx context.Context, id string, deferred bool) (ag
 		m.Digest, m.Size = st.Digest, st.Size
 	}
 	if err := b.writeLayerMeta(tmp, m); err != nil {
-		if job != nil {
-			b.dropDigest(m.ID, job)
-		}
 		return undo(err)
 	}
 	b.storeMu.Lock()
 	err = b.publish(tmp, b.layerDir(m.ID), m.Link, "diff")
 	b.storeMu.Unlock()
 	if err != nil {
-		if job != nil {
-			b.dropDigest(m.ID, job)
-		}
 		return undo(err)
 	}
 	if job != nil {

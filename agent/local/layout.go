@@ -108,16 +108,22 @@ func validID(id string) bool {
 
 // writeJSON writes v to path through a temporary file and a rename, with
 // no fsync: for what an unsynced marker covers until the syncer's syncfs.
+// A reader sees the old file or the new one; two writers at once each
+// use their own temporary file.
 func writeJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
+	tmp := path + "." + randomHex(4) + ".tmp"
 	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // writeJSONSync writes v to path durably: a temporary file, fsync, rename,
