@@ -184,44 +184,44 @@ func (b *builder) commit(ctx context.Context, sb *sandbox, s *compiler.Step, unl
 			unlock()
 		}
 	}
-	var snap cache.SnapshotRef
-	var dgst string
-	var size int64
-	if b.facts.layers {
-		resp, err := b.req.Agent.CommitLayer(ctx, connect.NewRequest(&lpb.CommitLayerRequest{SandboxId: sb.id, DeferDigest: true}))
-		if err != nil {
-			release()
-			return point{}, fmt.Errorf("commit layer of step %d: %w", s.ID, err)
-		}
-		l := resp.Msg.Layer
-		snap = cache.SnapshotRef{Agent: b.facts.id, ID: l.Id, Kind: cache.KindLayer}
-		if l.Digest == "" {
-			b.recordLater(s, snap, release)
-			return pointOf(snap), nil
-		}
-		dgst, size = l.Digest, l.SizeBytes
-	} else {
-		name := "wrenn-layer-" + compiler.ShortKey(s.Key)
-		resp, err := b.req.Agent.CreateSnapshot(ctx, connect.NewRequest(&pb.CreateSnapshotRequest{SandboxId: sb.id, Name: name}))
-		if err != nil {
-			release()
-			return point{}, fmt.Errorf("snapshot step %d: %w", s.ID, err)
-		}
-		sb.id = "" // the snapshot ended the sandbox
-		size = resp.Msg.SizeBytes
-		snap = cache.SnapshotRef{Agent: b.facts.id, ID: name, Kind: cache.KindSnapshot}
-		id, err := b.createSandbox(ctx, point{template: name})
-		if err != nil {
-			release()
-			return point{}, err
-		}
-		sb.id = id
+	snap, dgst, size, err := b.makeLayer(ctx, sb, s)
+	switch {
+	case err != nil:
+		release()
+		return point{}, err
+	case b.facts.layers && dgst == "": // hashed after the agent answered
+		b.recordLater(s, snap, release)
+		return pointOf(snap), nil
 	}
 	defer release()
 	if err := b.req.Store.Put(ctx, cache.NewRecord(b.plan, s, snap, dgst, size, b.name)); err != nil {
 		return point{}, fmt.Errorf("record step %d: %w", s.ID, err)
 	}
 	return pointOf(snap), nil
+}
+
+// makeLayer has the agent make step s's layer: a commit on an agent with
+// LayerService (its digest empty when deferred), else a snapshot the
+// sandbox is recreated from.
+func (b *builder) makeLayer(ctx context.Context, sb *sandbox, s *compiler.Step) (snap cache.SnapshotRef, dgst string, size int64, err error) {
+	if b.facts.layers {
+		resp, err := b.req.Agent.CommitLayer(ctx, connect.NewRequest(&lpb.CommitLayerRequest{SandboxId: sb.id, DeferDigest: true}))
+		if err != nil {
+			return snap, "", 0, fmt.Errorf("commit layer of step %d: %w", s.ID, err)
+		}
+		l := resp.Msg.Layer
+		return cache.SnapshotRef{Agent: b.facts.id, ID: l.Id, Kind: cache.KindLayer}, l.Digest, l.SizeBytes, nil
+	}
+	name := "wrenn-layer-" + compiler.ShortKey(s.Key)
+	resp, err := b.req.Agent.CreateSnapshot(ctx, connect.NewRequest(&pb.CreateSnapshotRequest{SandboxId: sb.id, Name: name}))
+	if err != nil {
+		return snap, "", 0, fmt.Errorf("snapshot step %d: %w", s.ID, err)
+	}
+	// the snapshot ended the sandbox: a new one goes on from it ("" on error)
+	if sb.id, err = b.createSandbox(ctx, point{template: name}); err != nil {
+		return snap, "", 0, err
+	}
+	return cache.SnapshotRef{Agent: b.facts.id, ID: name, Kind: cache.KindSnapshot}, "", resp.Msg.SizeBytes, nil
 }
 
 // recordLater records step s's key once the agent has its layer's digest
