@@ -80,27 +80,19 @@ func TestCacheEndToEndLocalAgent(t *testing.T) {
 	layers, keys := localRoot(t, root1, cache1, []string{"a.txt", "b.txt"})
 	localRoot(t, root2, "", nil)
 
-	run := func(want int, args ...string) (string, string) {
-		t.Helper()
-		out, errOut, code := runWrenn(t, args...)
-		if code != want {
-			t.Fatalf("wrenn %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out, errOut)
-		}
-		return out, errOut
-	}
-	_, errOut := run(0, "cache", "verify", "--root", root1, "--cache-dir", cache1)
+	_, errOut := mustRunWrenn(t, 0, "cache", "verify", "--root", root1, "--cache-dir", cache1)
 	if !strings.Contains(errOut, "checked 2 records against 2 agent layers: no problems") {
 		t.Errorf("verify: %s", errOut)
 	}
-	_, errOut = run(0, "cache", "export", "--root", root1, "--cache-dir", cache1, "--to", exp)
+	_, errOut = mustRunWrenn(t, 0, "cache", "export", "--root", root1, "--cache-dir", cache1, "--to", exp)
 	if !strings.Contains(errOut, "exported 2 records, 2 layers and 1 ref") {
 		t.Errorf("export: %s", errOut)
 	}
-	_, errOut = run(0, "cache", "import", "--root", root2, "--cache-dir", cache2, "--from", exp)
+	_, errOut = mustRunWrenn(t, 0, "cache", "import", "--root", root2, "--cache-dir", cache2, "--from", exp)
 	if !strings.Contains(errOut, "imported 2 records, 2 layers and 1 ref") {
 		t.Errorf("import: %s", errOut)
 	}
-	run(0, "cache", "verify", "--root", root2, "--cache-dir", cache2)
+	mustRunWrenn(t, 0, "cache", "verify", "--root", root2, "--cache-dir", cache2)
 
 	// The imported chain has both files, on the second root's own base.
 	s, err := cache.Open(cache2, cache.Options{})
@@ -140,13 +132,13 @@ func TestCacheEndToEndLocalAgent(t *testing.T) {
 	if err := os.WriteFile(blobs[0], []byte("tampered"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, errOut = run(1, "cache", "import", "--root", root2, "--cache-dir", filepath.Join(tmp, "cache3"), "--from", exp)
+	_, errOut = mustRunWrenn(t, 1, "cache", "import", "--root", root2, "--cache-dir", filepath.Join(tmp, "cache3"), "--from", exp)
 	if !strings.HasPrefix(errOut, "wrenn: import rejected: export does not match its digests: "+blobs[0]+" has digest sha256:") {
 		t.Errorf("tampered import: %s", errOut)
 	}
 
 	// Prune everything on the first root: children first, layers gone.
-	_, errOut = run(0, "cache", "prune", "--all", "--root", root1, "--cache-dir", cache1)
+	_, errOut = mustRunWrenn(t, 0, "cache", "prune", "--all", "--root", root1, "--cache-dir", cache1)
 	if !strings.Contains(errOut, "deleted 2 layers and 0 orphans") {
 		t.Errorf("prune: %s", errOut)
 	}
@@ -168,14 +160,6 @@ func TestCacheEndToEndLocalAgent(t *testing.T) {
 // templates on the agent.
 func TestCacheAfterRealBuild(t *testing.T) {
 	dir, root, cacheDir := bootstrapBusybox(t)
-	run := func(want int, args ...string) (string, string) {
-		t.Helper()
-		out, errOut, code := runWrenn(t, args...)
-		if code != want {
-			t.Fatalf("wrenn %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out, errOut)
-		}
-		return out, errOut
-	}
 	for name, src := range map[string]string{
 		"flat": "FROM minimal\nRUN echo a > /a\n",
 		"snap": "FROM minimal\nRUN echo b > /b\nSTART sleep 1000\nHEALTHCHECK CMD true\n",
@@ -184,16 +168,16 @@ func TestCacheAfterRealBuild(t *testing.T) {
 		if err := os.WriteFile(wf, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		run(0, "build", "-f", wf, "--root", root, "--cache-dir", cacheDir, "--skip-pre-post", "-t", name, "--progress", "plain")
+		mustRunWrenn(t, 0, "build", "-f", wf, "--root", root, "--cache-dir", cacheDir, "--skip-pre-post", "-t", name, "--progress", "plain")
 	}
-	if out, _ := run(0, "base", "ls", "--root", root); !strings.Contains(out, "flat") || !strings.Contains(out, "snap") {
+	if out, _ := mustRunWrenn(t, 0, "base", "ls", "--root", root); !strings.Contains(out, "flat") || !strings.Contains(out, "snap") {
 		t.Fatalf("templates after the builds:\n%s", out)
 	}
-	if _, errOut := run(0, "cache", "verify", "--root", root, "--cache-dir", cacheDir); !strings.Contains(errOut, "no problems") {
+	if _, errOut := mustRunWrenn(t, 0, "cache", "verify", "--root", root, "--cache-dir", cacheDir); !strings.Contains(errOut, "no problems") {
 		t.Errorf("verify after real builds: %s", errOut)
 	}
-	run(0, "cache", "prune", "--all", "--filter", "kind=snapshot", "--root", root, "--cache-dir", cacheDir)
-	if out, _ := run(0, "base", "ls", "--root", root); strings.Contains(out, "flat") || strings.Contains(out, "snap") {
+	mustRunWrenn(t, 0, "cache", "prune", "--all", "--filter", "kind=snapshot", "--root", root, "--cache-dir", cacheDir)
+	if out, _ := mustRunWrenn(t, 0, "base", "ls", "--root", root); strings.Contains(out, "flat") || strings.Contains(out, "snap") {
 		t.Errorf("templates after pruning their records:\n%s", out)
 	}
 }

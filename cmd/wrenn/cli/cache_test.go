@@ -29,6 +29,16 @@ func runWrenn(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return out.String(), errb.String(), code
 }
 
+// mustRunWrenn is runWrenn that fails t unless wrenn exits with want.
+func mustRunWrenn(t *testing.T, want int, args ...string) (stdout, stderr string) {
+	t.Helper()
+	out, errOut, code := runWrenn(t, args...)
+	if code != want {
+		t.Fatalf("wrenn %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out, errOut)
+	}
+	return out, errOut
+}
+
 // cacheFixture is a real agent server (fake backend, real socket) with two
 // committed layers, and a cache directory recording them plus one record
 // whose layer is gone.
